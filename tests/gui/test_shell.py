@@ -1,0 +1,173 @@
+"""The shell, driven through the dispatcher (not by clicking pixels): panels, toolbar, host actions."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtGui import QShortcut
+from PySide6.QtWidgets import QApplication
+
+from usd_desktop.core.trace import Outcome
+from usd_desktop.hosted_controls.desktop import Desktop
+from usd_desktop.hosted_controls.registry import Registry
+from usd_desktop.shell.host import QtDesktopHost
+from usd_desktop.shell.main_window import MainWindow
+from usd_desktop.testing import make_desktop
+
+CONFIG = """
+name: Shell test
+hosted_controls:
+  - {name: Global Manager, type: GlobalManager, sort_order: 2, panel: HiddenPanel}
+  - name: Layout
+    type: PanelLayout
+    sort_order: 1
+    settings:
+      layout:
+        box: vertical
+        children:
+          - {panel: ToolbarPanel, kind: stack, orientation: horizontal}
+          - split: horizontal
+            children:
+              - {panel: MainPanel, kind: tab, collapse: false}
+              - {panel: RightPanel, kind: deck}
+  - {name: Toolbar, type: ToolbarContainer, panel: ToolbarPanel}
+  - {name: Debugger, type: Debugger, display_name: "Trace of [[$User.firstname]+]", panel: MainPanel}
+  - {name: Late, type: Debugger, is_dynamic: true, panel: RightPanel}
+  - {name: Lost, type: Debugger, panel: NoSuchPanel}
+action_calls:
+  - {name: Show late, control: Global Manager, action: ShowTab, data: Late}
+  - {name: Move late, control: Global Manager, action: MoveToPanel, data: "app=Late\\npanel=MainPanel"}
+  - {name: Dark, control: Global Manager, action: SetTheme, data: dark}
+  - {name: Loaded, control: Global Manager, action: CopyToContext, data: "loaded=yes"}
+  - {name: Hide bar, control: Toolbar, action: HideToolbar, data: Main}
+  - {name: Show bar, control: Toolbar, action: ShowToolbar, data: Main}
+  - {name: Disable go, control: Toolbar, action: DisableToolbarButton, data: Go}
+  - {name: Hello, control: Global Manager, action: DisplayMessage, data: "caption=Note\\nHi there", shortcut: Ctrl+Shift+H}
+toolbars:
+  - name: Main
+    title: Test
+    container: Toolbar
+    buttons:
+      - {name: Go, text: "Go [[$Context.loaded]+]", enable_condition: '"[[$Context.loaded]+]" == "yes"', action_calls: [Show late]}
+      - name: Menu
+        text: Menu
+        buttons:
+          - {name: Dark, text: Dark, action_calls: [Dark]}
+"""
+
+
+async def until(predicate, timeout=5.0):
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not predicate():
+        if loop.time() > deadline:
+            raise AssertionError("condition not reached in time")
+        await asyncio.sleep(0.01)
+
+
+async def make_shell(tmp_path):
+    host = QtDesktopHost()
+    desktop: Desktop = make_desktop(CONFIG, host=host, registry=Registry.discover())
+    window = MainWindow(desktop, state_file=tmp_path / "window.json")
+    host.bind(window)
+    window.show()
+    await desktop.start()
+    return desktop, window, host
+
+
+async def close_shell(desktop, window):
+    window.close()
+    await desktop.shutdown()
+    window.deleteLater()
+    await asyncio.sleep(0)
+
+
+async def test_controls_are_placed_in_their_panels(tmp_path):
+    desktop, window, _ = await make_shell(tmp_path)
+    panels = window.layout_widget.panels
+    debugger = desktop.instance("Debugger")
+    assert debugger is not None and panels["MainPanel"].contains(debugger.widget())
+    assert panels["ToolbarPanel"].contains(desktop.instance("Toolbar").widget())
+    assert desktop.instance("Late") is None  # dynamic: created on first use
+    assert panels["Unknown"].contains(desktop.instance("Lost").widget())
+    assert any("NoSuchPanel" in p for p in desktop.problems)
+    tabs = panels["MainPanel"].tabs
+    assert tabs.tabText(tabs.indexOf(debugger.widget())) == "Trace of Tracie"
+    assert not panels["RightPanel"].isVisible()  # empty collapsible panel takes no room
+    await close_shell(desktop, window)
+
+
+async def test_toolbar_conditions_and_actions(tmp_path):
+    desktop, window, _ = await make_shell(tmp_path)
+    toolbar = desktop.instance("Toolbar")
+    go = toolbar.action_for("Main", "Go")
+    assert go is not None and not go.isEnabled() and go.text() == "Go "
+    await desktop.dispatcher.run_action_call("Loaded")
+    await until(go.isEnabled)
+    assert go.text() == "Go yes"
+    go.trigger()  # a click runs the button's action calls: ShowTab of a dynamic control
+    await until(lambda: desktop.instance("Late") is not None)
+    right = window.layout_widget.panels["RightPanel"]
+    await until(right.isVisible)
+    assert (await desktop.dispatcher.run_action_call("Disable go")).outcome is Outcome.RAN
+    assert not go.isEnabled()
+    bar = toolbar.widget().findChild(type(toolbar._bars["Main"]), "toolbar:Main")
+    await desktop.dispatcher.run_action_call("Hide bar")
+    assert bar.isHidden()
+    await desktop.dispatcher.run_action_call("Show bar")
+    assert not bar.isHidden()
+    await close_shell(desktop, window)
+
+
+async def test_host_actions_move_theme_message_and_shortcut(tmp_path):
+    desktop, window, host = await make_shell(tmp_path)
+    await desktop.dispatcher.run_action_call("Show late")
+    await desktop.dispatcher.run_action_call("Move late")
+    late = desktop.instance("Late").widget()
+    assert window.layout_widget.panels["MainPanel"].contains(late)
+    assert desktop.sessions.global_session.store.get("$Panel", "Late") == "MainPanel"
+    await desktop.dispatcher.run_action_call("Dark")
+    assert QApplication.instance().property("usdTheme") == "dark"
+    hello = window.findChild(QShortcut, "shortcut:Hello")
+    assert hello is not None
+    hello.activated.emit()
+    await until(lambda: bool(host.open_messages))
+    assert host.open_messages[0].text() == "Hi there"
+    for box in host.open_messages:
+        box.done(0)
+    await asyncio.sleep(0)
+    await close_shell(desktop, window)
+
+
+async def test_window_state_is_remembered(tmp_path):
+    desktop, window, _ = await make_shell(tmp_path)
+    window.resize(640, 480)
+    await close_shell(desktop, window)
+    state = json.loads((tmp_path / "window.json").read_text())
+    assert state["geometry"] and "root.1" in state["splitters"]
+    desktop2, window2, _ = await make_shell(tmp_path)
+    assert (window2.width(), window2.height()) == (640, 480)
+    await close_shell(desktop2, window2)
+
+
+class _Emitter(QObject):
+    fired = Signal(bool)
+
+
+def test_pyside_signal_emission_keeps_refcounts_flat(qapp):
+    """PySide6 6.12.0 leaks a reference to True per emit and aborts Python 3.11 (machine recipes)."""
+    emitter = _Emitter()
+    received = [0]
+
+    def count(value: bool) -> None:
+        received[0] += 1
+
+    emitter.fired.connect(count)
+    before = sys.getrefcount(True)
+    for _ in range(3000):
+        emitter.fired.emit(True)
+    assert received[0] == 3000
+    assert sys.getrefcount(True) - before < 100

@@ -1,0 +1,170 @@
+"""The composition root: settings, configuration, runtime, plugins; then Qt and the qasync loop.
+
+Only this module and :mod:`usd_desktop.shell` create the QApplication or the event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import getpass
+import logging
+import os
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from usd_desktop.config.loader import ConfigLoadError, load_configuration
+from usd_desktop.config.schema import Configuration
+from usd_desktop.core.paths import resources_dir, user_config_dir, user_log_dir
+from usd_desktop.core.trace import TraceJournal
+from usd_desktop.hosted_controls.desktop import Desktop, JsonSettingsStore
+from usd_desktop.hosted_controls.registry import Registry
+
+log = logging.getLogger("usd_desktop")
+
+
+@dataclass
+class RunOptions:
+    config: Path | None = None
+    trace: Path | None = None
+    user: str | None = None
+    theme: str | None = None
+    screenshot: Path | None = None
+    quit_after_ready: bool = False
+    settle_seconds: float = 8.0
+    remember_state: bool = True
+
+
+def starter_configuration_path() -> Path:
+    return resources_dir() / "starter"
+
+
+def setup_logging(verbose: bool = False) -> Path | None:
+    level = logging.DEBUG if verbose else logging.INFO
+    handlers: list[logging.Handler] = [logging.StreamHandler()]
+    path: Path | None = None
+    try:
+        path = user_log_dir() / "usd-desktop.log"
+        handlers.append(logging.FileHandler(path, encoding="utf-8"))
+    except OSError:
+        path = None
+    logging.basicConfig(
+        level=level, handlers=handlers, force=True,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    return path
+
+
+def os_user(name: str | None) -> dict[str, str]:
+    """``$User`` for the signed-in account (the user records arrive with the central store)."""
+    username = name or getpass.getuser()
+    full = username
+    try:
+        import pwd  # POSIX only
+
+        gecos = pwd.getpwnam(username).pw_gecos.split(",")[0].strip()
+        full = gecos or username
+    except (ImportError, KeyError):
+        pass
+    first = full.split()[0] if full.split() else username
+    return {"username": username, "fullname": full, "firstname": first.capitalize()}
+
+
+def load_config(path: Path | None) -> tuple[Configuration, list[str]]:
+    """Load the configuration; on errors fall back to the starter one and return the messages."""
+    target = path or starter_configuration_path()
+    try:
+        return load_configuration(target), []
+    except ConfigLoadError as exc:
+        messages = [str(issue) for issue in exc.errors] or [str(exc)]
+    except OSError as exc:
+        messages = [f"{target}: {exc}"]
+    for message in messages:
+        log.error("configuration: %s", message)
+    if path is None:
+        raise SystemExit("the starter configuration is broken:\n" + "\n".join(messages))
+    return load_configuration(starter_configuration_path()), messages
+
+
+def _prepare_qt_environment() -> None:
+    if hasattr(os, "geteuid") and os.geteuid() == 0 and "QTWEBENGINE_DISABLE_SANDBOX" not in os.environ:
+        # Chromium refuses to start as root with its sandbox. Only for root, and said out loud.
+        os.environ["QTWEBENGINE_DISABLE_SANDBOX"] = "1"
+        log.warning("running as root: the QtWebEngine sandbox is disabled for this process")
+
+
+def run(options: RunOptions) -> int:
+    """Start the agent desktop; returns the process exit code."""
+    started = time.perf_counter()
+    setup_logging()
+    config, load_errors = load_config(options.config)
+    _prepare_qt_environment()
+
+    import PySide6.QtWebEngineWidgets  # noqa: F401  (before the QApplication exists)
+    import qasync
+    from PySide6.QtWidgets import QApplication
+
+    from usd_desktop.shell import themes
+    from usd_desktop.shell.host import QtDesktopHost
+    from usd_desktop.shell.main_window import MainWindow
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    assert isinstance(app, QApplication)
+    app.setApplicationName("usd-desktop")
+    app.setApplicationDisplayName("usd_desktop")
+    user = os_user(options.user)
+    settings = JsonSettingsStore(user_config_dir() / f"settings.{user['username']}.json")
+    host = QtDesktopHost()
+    journal = TraceJournal(path=options.trace)
+    desktop = Desktop(config, host=host, registry=Registry.discover(), journal=journal,
+                      settings=settings, user=user)
+    desktop.problems.extend(load_errors)
+    theme = options.theme or settings.load().get("Theme") or "light"
+    themes.apply(app, theme if theme in themes.THEMES else "light")
+    state_file = (user_config_dir() / f"window.{user['username']}.json"
+                  if options.remember_state else None)
+    window = MainWindow(desktop, state_file=state_file)
+    host.bind(window)
+    window.show()
+
+    loop = qasync.QEventLoop(app)
+    asyncio.set_event_loop(loop)
+    closed = loop.create_future()
+    app.lastWindowClosed.connect(lambda: closed.done() or closed.set_result(None))
+
+    async def main() -> int:
+        await desktop.start()
+        ready = time.perf_counter() - started
+        window.set_status(
+            f"Ready — {config.name} — {user['fullname']} — DesktopReady in {ready:.2f} s"
+        )
+        window.refresh_problems()
+        log.info("DesktopReady after %.3f s", ready)
+        if options.screenshot is not None:
+            await _settle(desktop, options.settle_seconds)
+            window.grab().save(str(options.screenshot))
+            log.info("screenshot saved to %s", options.screenshot)
+            window.close()
+        elif options.quit_after_ready:
+            window.close()
+        else:
+            await closed
+        await desktop.shutdown()
+        journal.close()
+        return 0
+
+    with loop:
+        code: int = loop.run_until_complete(main())
+    return code
+
+
+async def _settle(desktop: Desktop, limit: float) -> None:
+    """Wait until visible web pages finished loading (or ``limit`` seconds), for screenshots."""
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        loading = [c for c in desktop.global_controls.values() if getattr(c, "is_loading", False)]
+        if not loading:
+            break
+        await asyncio.sleep(0.1)
+    await asyncio.sleep(0.3)

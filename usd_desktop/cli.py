@@ -1,0 +1,49 @@
+"""``usd-desktop``: start the agent desktop."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+cli = typer.Typer(add_completion=False, help="usd_desktop: the agent desktop.")
+
+
+@cli.command()
+def desktop(
+    config: Annotated[
+        Path | None,
+        typer.Option(help="Configuration file or folder (default: the starter configuration)."),
+    ] = None,
+    trace: Annotated[
+        Path | None,
+        typer.Option(help="Write every event and action call to FILE as JSON lines."),
+    ] = None,
+    user: Annotated[str | None, typer.Option(help="Sign in as this user.")] = None,
+    theme: Annotated[str | None, typer.Option(help="light, dark or high-contrast.")] = None,
+    screenshot: Annotated[
+        Path | None,
+        typer.Option(help="Save a screenshot to FILE once the desktop is ready, then quit."),
+    ] = None,
+    quit_after_ready: Annotated[
+        bool, typer.Option("--quit-after-ready", help="Quit right after DesktopReady.")
+    ] = False,
+    remember_state: Annotated[
+        bool, typer.Option(help="Restore and save the window geometry and splitters.")
+    ] = True,
+) -> None:
+    from usd_desktop.app import RunOptions, run
+
+    code = run(
+        RunOptions(
+            config=config, trace=trace, user=user, theme=theme, screenshot=screenshot,
+            quit_after_ready=quit_after_ready, remember_state=remember_state,
+        )
+    )
+    raise typer.Exit(code)
+
+
+def main() -> int:
+    cli()
+    return 0

@@ -1,0 +1,1 @@
+"""cti layer of usd_desktop."""

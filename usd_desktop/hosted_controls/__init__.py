@@ -1,0 +1,1 @@
+"""hosted_controls layer of usd_desktop."""

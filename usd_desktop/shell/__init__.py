@@ -1,0 +1,1 @@
+"""shell layer of usd_desktop."""

@@ -1,0 +1,74 @@
+"""Test support for usd_desktop and its partners: a recording desktop host and a desktop factory.
+
+Registered as a pytest plugin (``usd_desktop.testing.plugin``) in a later issue; usable directly now.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from usd_desktop.config.loader import loads_configuration
+from usd_desktop.core.trace import TraceJournal
+from usd_desktop.hosted_controls.desktop import Desktop, MemorySettings
+from usd_desktop.hosted_controls.registry import Registry
+
+
+@dataclass
+class RecordingHost:
+    """A :class:`DesktopHost` that records what the runtime asked of the user interface."""
+
+    calls: list[tuple[str, tuple[Any, ...]]] = field(default_factory=list)
+
+    def _note(self, what: str, *args: Any) -> None:
+        self.calls.append((what, args))
+
+    def display_message(self, text: str, caption: str) -> None:
+        self._note("display_message", text, caption)
+
+    def show_control(self, control: str) -> None:
+        self._note("show_control", control)
+
+    def move_to_panel(self, control: str, panel: str) -> None:
+        self._note("move_to_panel", control, panel)
+
+    def copy_to_clipboard(self, text: str) -> None:
+        self._note("copy_to_clipboard", text)
+
+    def launch_url(self, url: str) -> None:
+        self._note("launch_url", url)
+
+    def set_theme(self, theme: str) -> None:
+        self._note("set_theme", theme)
+
+    def show_about(self) -> None:
+        self._note("show_about")
+
+    def close_control(self, control: str) -> None:
+        self._note("close_control", control)
+
+    def set_control_size(self, control: str, width: int | None, height: int | None) -> None:
+        self._note("set_control_size", control, width, height)
+
+    def of(self, what: str) -> list[tuple[Any, ...]]:
+        return [args for name, args in self.calls if name == what]
+
+
+def make_desktop(
+    yaml_text: str,
+    *,
+    host: Any = None,
+    registry: Registry | None = None,
+    settings: MemorySettings | None = None,
+    user: dict[str, str] | None = None,
+) -> Desktop:
+    """A :class:`Desktop` for a configuration given as YAML text (built-in types by default)."""
+    config = loads_configuration(yaml_text, source_name="<test>")
+    return Desktop(
+        config,
+        host=host or RecordingHost(),
+        registry=registry if registry is not None else Registry.discover(),
+        journal=TraceJournal(),
+        settings=settings or MemorySettings(),
+        user=user or {"firstname": "Tracie", "fullname": "Tracie Agent"},
+    )
