@@ -140,7 +140,7 @@ def run(options: RunOptions) -> int:
             f"Ready — {config.name} — {user['fullname']} — DesktopReady in {ready:.2f} s"
         )
         window.refresh_problems()
-        log.info("DesktopReady after %.3f s", ready)
+        log.info("DesktopReady after %.3f s (at epoch %.6f)", ready, time.time())
         if options.screenshot is not None:
             await _settle(desktop, options.settle_seconds)
             window.grab().save(str(options.screenshot))

@@ -175,6 +175,8 @@ async def test_view_is_created_only_when_first_shown(qtbot: Any, pages: Path) ->
         assert control.view is None
         container.resize(400, 300)
         container.show()
+        assert control.view is None and control.is_loading  # created on the next loop turn
+        await until(lambda: control.view is not None, "the view after the first show")
         assert isinstance(control.view, QWebEngineView)
         assert container.findChildren(QWebEngineView) == [control.view]
         await loaded(desktop, 1)  # the home page, with [[$Global.HomePage]] replaced
@@ -270,7 +272,7 @@ async def test_home_page_with_missing_parameter_is_not_loaded(qtbot: Any, pages:
     async with running(yaml_text) as desktop:
         control = web(desktop)
         control.widget().show()
-        assert control.page is not None
+        await until(lambda: control.page is not None, "the page after the first show")
         await asyncio.sleep(0.3)
         assert ran(desktop, "Remember Ready") == []
         failed = await desktop.dispatcher.run_action("Web", "GoHome")

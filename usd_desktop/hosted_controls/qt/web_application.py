@@ -73,12 +73,21 @@ class _LazyContainer(QWidget):
     def __init__(self, on_first_show: Any) -> None:
         super().__init__()
         self._on_first_show = on_first_show
+        self.pending = False
         self.box = QVBoxLayout(self)
         self.box.setContentsMargins(0, 0, 0, 0)
 
     def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)
+        if self._on_first_show is not None and not self.pending:
+            # Create the view on the next turn of the event loop: the window paints (and the
+            # desktop becomes ready) first; Chromium starts right after.
+            self.pending = True
+            QTimer.singleShot(0, self, self._first_show)
+
+    def _first_show(self) -> None:
         callback, self._on_first_show = self._on_first_show, None
+        self.pending = False
         if callback is not None:
             callback()
 
@@ -100,7 +109,7 @@ class StandardWebApplication(QtHostedControl):
 
     # ------------------------------------------------------------------ widget and page
     def create_widget(self) -> QWidget:
-        self._container = _LazyContainer(self._ensure_page)
+        self._container = _LazyContainer(self._first_shown)
         self._container.destroyed.connect(self._forget_widgets)
         return self._container
 
@@ -116,7 +125,11 @@ class StandardWebApplication(QtHostedControl):
     @property
     def is_loading(self) -> bool:
         """A page load is under way (the shell waits on it before a ``--screenshot``)."""
-        return self._loading
+        return self._loading or (self._container is not None and self._container.pending)
+
+    def _first_shown(self) -> None:
+        if not self.closed and self._page is None:
+            self._ensure_page()
 
     def _ensure_page(self, *, load_home: bool = True) -> UsdWebPage:
         if self.closed:
