@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import textwrap
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -21,7 +21,7 @@ from usd_desktop.hosted_controls.qt.debugger_trace import (
     TraceTableModel,
     blend,
 )
-from usd_desktop.testing import make_desktop
+from usd_desktop.testing import make_desktop, until
 
 TIMEOUT = 5.0
 
@@ -78,17 +78,6 @@ async def running(yaml_text: str = CONFIG) -> AsyncIterator[Desktop]:
             await asyncio.sleep(0)
 
 
-async def until(predicate: Callable[[], Any], what: str, timeout: float = TIMEOUT) -> Any:
-    """Poll ``predicate`` without blocking the loop until it is truthy."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if loop.time() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.01)
 
 
 def debugger(desktop: Desktop) -> tuple[DebuggerControl, DebuggerWidget]:

@@ -15,7 +15,7 @@ from usd_desktop.hosted_controls.desktop import Desktop
 from usd_desktop.hosted_controls.registry import Registry
 from usd_desktop.shell.host import QtDesktopHost
 from usd_desktop.shell.main_window import MainWindow
-from usd_desktop.testing import make_desktop
+from usd_desktop.testing import make_desktop, until
 
 CONFIG = """
 name: Shell test
@@ -59,13 +59,6 @@ toolbars:
 """
 
 
-async def until(predicate, timeout=5.0):
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not predicate():
-        if loop.time() > deadline:
-            raise AssertionError("condition not reached in time")
-        await asyncio.sleep(0.01)
 
 
 async def make_shell(tmp_path):

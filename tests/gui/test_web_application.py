@@ -22,6 +22,7 @@ from usd_desktop.hosted_controls.desktop import Desktop
 from usd_desktop.hosted_controls.qt.web_application import StandardWebApplication
 from usd_desktop.hosted_controls.qt.web_page import script_result_text
 from usd_desktop.testing import RecordingHost, make_desktop
+from usd_desktop.testing import until as _until
 
 pytestmark = [
     pytest.mark.webengine,
@@ -96,6 +97,9 @@ def config_yaml(pages: Path, *, home: str = "one.html", extra_settings: str = ""
             action_calls: [Remember X]
         """)
 
+async def until(predicate: Callable[[], Any], what: str, timeout: float = TIMEOUT) -> Any:
+    return await _until(predicate, what, timeout)
+
 
 @asynccontextmanager
 async def running(yaml_text: str) -> AsyncIterator[Desktop]:
@@ -134,17 +138,6 @@ def destroyed(obj: QObject) -> asyncio.Future[None]:
     return future
 
 
-async def until(predicate: Callable[[], Any], what: str, timeout: float = TIMEOUT) -> Any:
-    """Poll ``predicate`` without blocking the loop until it is truthy."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if loop.time() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.02)
 
 
 def web(desktop: Desktop) -> StandardWebApplication:

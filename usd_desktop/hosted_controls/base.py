@@ -206,7 +206,7 @@ class HostedControl:
         name = data.take("name") or data.take("EventName")
         if not name:
             raise ActionError("FireEvent needs a first line name=<event>")
-        params = {k: v for k, v in data.items()}
+        params = data.as_dict()
         await call.dispatcher.fire_event(
             self.name, name, params, session=call.session, chain=call.chain
         )

@@ -46,7 +46,7 @@ class GlobalManager(HostedControl):
 
     @uii_action("CopyToContext")
     def copy_to_context(self, data: ActionData, call: CallContext) -> None:
-        values = dict(data.items())
+        values = data.as_dict()
         if not values:
             raise ActionError("CopyToContext needs key=value lines")
         call.session.store.update("$Context", values)

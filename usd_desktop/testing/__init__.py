@@ -5,6 +5,8 @@ Registered as a pytest plugin (``usd_desktop.testing.plugin``) in a later issue;
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -72,3 +74,20 @@ def make_desktop(
         settings=settings or MemorySettings(),
         user=user or {"firstname": "Tracie", "fullname": "Tracie Agent"},
     )
+
+
+async def until(predicate: Callable[[], Any], what: str = "the condition", timeout: float = 10.0) -> Any:
+    """Poll ``predicate`` without blocking the event loop until it is truthy; return its value.
+
+    Tests wait on conditions, never on fixed times: this returns as soon as it holds and fails with
+    ``what`` in the message after ``timeout`` seconds.
+    """
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if loop.time() > deadline:
+            raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
+        await asyncio.sleep(0.01)
