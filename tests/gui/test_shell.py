@@ -164,3 +164,53 @@ def test_pyside_signal_emission_keeps_refcounts_flat(qapp):
         emitter.fired.emit(True)
     assert received[0] == 3000
     assert sys.getrefcount(True) - before < 100
+
+
+PANELS = """
+name: Panels
+hosted_controls:
+  - {name: Global Manager, type: GlobalManager}
+  - name: Layout
+    type: PanelLayout
+    settings:
+      layout:
+        split: horizontal
+        children:
+          - {panel: MainPanel, kind: tab, collapse: false}
+          - {panel: Deck, kind: deck}
+          - {panel: Stack, kind: stack, orientation: horizontal}
+  - {name: D1, type: Debugger, panel: Deck}
+  - {name: D2, type: Debugger, panel: Deck, is_dynamic: true}
+  - {name: S1, type: Debugger, panel: Stack}
+  - {name: F1, type: Debugger, panel: FloatingPanel}
+  - {name: H1, type: Debugger, panel: HiddenPanel}
+action_calls:
+  - {name: Load D2, control: Global Manager, action: ShowTab, data: D2}
+  - {name: Size F1, control: F1, action: SetSize, data: "width=760\\nheight=520"}
+  - {name: Size S1, control: S1, action: SetSize, data: "width=150"}
+"""
+
+
+async def test_panel_kinds(tmp_path):
+    host = QtDesktopHost()
+    desktop = make_desktop(PANELS, host=host, registry=Registry.discover())
+    window = MainWindow(desktop, state_file=None)
+    host.bind(window)
+    window.show()
+    await desktop.start()
+    panels = window.layout_widget.panels
+    deck = panels["Deck"]
+    assert deck.tabs.tabBar().isHidden()  # a deck shows its tab strip only with two controls
+    await desktop.dispatcher.run_action_call("Load D2")
+    await until(lambda: not deck.tabs.tabBar().isHidden(), "the deck's tab strip")
+    assert deck.tabs.currentWidget() is desktop.instance("D2").widget()  # ShowTab focused it
+    floating = desktop.instance("F1").widget()
+    assert floating.window() is not window and floating.window().isVisible()
+    await desktop.dispatcher.run_action_call("Size F1")
+    assert (floating.window().width(), floating.window().height()) == (760, 520)
+    await desktop.dispatcher.run_action_call("Size S1")
+    assert desktop.instance("S1").widget().minimumWidth() == 150
+    assert not desktop.instance("H1").widget().isVisible()
+    window.close()
+    await desktop.shutdown()
+    window.deleteLater()

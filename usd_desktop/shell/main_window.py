@@ -164,9 +164,12 @@ class MainWindow(QMainWindow):
         if control is None:
             return
         widget = control.widget()
-        target = widget.window() if widget.window() is not self else widget
-        size = target.size()
-        target.resize(width or size.width(), height or size.height())
+        if widget.window() is not self:  # a floating panel's window: size the window
+            size = widget.window().size()
+            widget.window().resize(width or size.width(), height or size.height())
+            return
+        # docked: the layout decides the size, so SetSize sets the least room the control gets
+        widget.setMinimumSize(width or widget.minimumWidth(), height or widget.minimumHeight())
 
     def theme_changed(self, theme: str) -> None:
         self._save_state()
