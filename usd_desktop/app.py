@@ -30,6 +30,7 @@ class RunOptions:
     trace: Path | None = None
     user: str | None = None
     theme: str | None = None
+    language: str | None = None
     screenshot: Path | None = None
     quit_after_ready: bool = False
     settle_seconds: float = 8.0
@@ -69,6 +70,15 @@ def os_user(name: str | None) -> dict[str, str]:
         pass
     first = full.split()[0] if full.split() else username
     return {"username": username, "fullname": full, "firstname": first.capitalize()}
+
+
+def os_language() -> str:
+    """The user's language from the environment (``LANGUAGE``, ``LC_ALL``, ``LANG``), e.g. ``es-mx``."""
+    for var in ("LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG"):
+        value = os.environ.get(var, "").split(":")[0].split(".")[0]
+        if value and value not in ("C", "POSIX"):
+            return value.replace("_", "-").lower()
+    return "en"
 
 
 def load_config(path: Path | None) -> tuple[Configuration, list[str]]:
@@ -118,9 +128,9 @@ def run(options: RunOptions) -> int:
     host = QtDesktopHost()
     journal = TraceJournal(path=options.trace)
     desktop = Desktop(config, host=host, registry=Registry.discover(), journal=journal,
-                      settings=settings, user=user)
+                      settings=settings, user=user, language=options.language or os_language())
     desktop.problems.extend(load_errors)
-    theme = options.theme or settings.load().get("Theme") or "light"
+    theme = options.theme or desktop.sessions.global_session.store.get("$Settings", "Theme") or "light"
     themes.apply(app, theme if theme in themes.THEMES else "light")
     state_file = (user_config_dir() / f"window.{user['username']}.json"
                   if options.remember_state else None)

@@ -22,6 +22,10 @@ def desktop(
     ] = None,
     user: Annotated[str | None, typer.Option(help="Sign in as this user.")] = None,
     theme: Annotated[str | None, typer.Option(help="light, dark or high-contrast.")] = None,
+    language: Annotated[
+        str | None,
+        typer.Option(help="Language of $Resources, e.g. es or fr-CA (default: from LANG)."),
+    ] = None,
     screenshot: Annotated[
         Path | None,
         typer.Option(help="Save a screenshot to FILE once the desktop is ready, then quit."),
@@ -37,7 +41,8 @@ def desktop(
 
     code = run(
         RunOptions(
-            config=config, trace=trace, user=user, theme=theme, screenshot=screenshot,
+            config=config, trace=trace, user=user, theme=theme, language=language,
+            screenshot=screenshot,
             quit_after_ready=quit_after_ready, remember_state=remember_state,
         )
     )

@@ -214,3 +214,16 @@ async def test_panel_kinds(tmp_path):
     window.close()
     await desktop.shutdown()
     window.deleteLater()
+
+
+async def test_a_broken_layout_falls_back_to_the_standard_one(tmp_path):
+    text = PANELS.replace("kind: deck", "kind: tabs")
+    desktop = make_desktop(text, host=QtDesktopHost(), registry=Registry.discover())
+    window = MainWindow(desktop, state_file=None)
+    assert "MainPanel" in window.layout_widget.panels and "RightPanel" in window.layout_widget.panels
+    assert any("unknown panel kind 'tabs'" in p for p in desktop.problems)
+    await desktop.start()  # the desktop still starts; controls of missing panels are parked
+    assert window.layout_widget.panels["Unknown"].contains(desktop.instance("D1").widget())
+    window.close()
+    await desktop.shutdown()
+    window.deleteLater()

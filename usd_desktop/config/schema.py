@@ -91,9 +91,11 @@ class HostedControl(_Model):
         "(`[[account.name]]`). Defaults to the name.",
     )
     sort_order: int = Field(default=100, description="Start-up and tab order; lower numbers load first.")
-    panel: str = Field(
-        default="MainPanel",
-        description="The panel the control is shown in (USD Display Group).",
+    panel: str | None = Field(
+        default=None,
+        description="The panel the control is shown in (USD Display Group). Default: its type's "
+        "usual panel (`HiddenPanel` for the Global Manager, `ToolbarPanel` for a toolbar "
+        "container, `MainPanel` for most others).",
     )
     is_global: bool = Field(
         default=True,

@@ -26,6 +26,7 @@ import time
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from usd_desktop.core import conditions, datafield
@@ -224,9 +225,13 @@ class Dispatcher:
         event: Mapping[str, str] | None = None,
         chain: Chain | None = None,
         name: str = "",
+        literal: bool = False,
     ) -> CallOutcome:
-        """Run an action directly (the debugger's "Direct Action", ``https://uii/`` monikers)."""
-        call = _DirectCall(name, control, action, data)
+        """Run an action directly (the debugger's "Direct Action", ``https://uii/`` monikers).
+
+        ``literal``: take ``data`` as it is, without replacement parameters.
+        """
+        call = _DirectCall(name, control, action, data, literal=literal)
         session = session or self.sessions.active
         return await self._run_call(call, session, dict(event or {}), chain or Chain.new())
 
@@ -264,7 +269,10 @@ class Dispatcher:
             return self._defer(call, session, event, chain, verdict.rendered, base, start)
 
         try:
-            data = datafield.render_data(call.data, data_view, scriptlets=self.scriptlets)
+            if getattr(call, "literal", False):
+                data = ActionData.parse(call.data)
+            else:
+                data = datafield.render_data(call.data, data_view, scriptlets=self.scriptlets)
         except MissingParameter as exc:
             reason = self._missing_reason(call, exc)
             rec = self._record(kind, call.name, Outcome.ABORTED, condition=verdict.rendered,
@@ -309,7 +317,7 @@ class Dispatcher:
                 log.warning("action call %s names unknown sub-action call %s", call.name, name)
             else:
                 subs.append(sub)
-        return subs
+        return sorted(subs, key=lambda ac: ac.order)  # stable: ties keep list order
 
     # ------------------------------------------------------------------ deferring actions
     def _defer(
@@ -469,11 +477,13 @@ class Dispatcher:
 
     # ------------------------------------------------------------------ monikers
     async def open_moniker(
-        self, url: str, *, source: str = "", session: Session | None = None
+        self, url: str, *, source: str = "", session: Session | None = None, trusted: bool = True
     ) -> bool:
         """Handle an ``https://event/``, ``https://uii/`` or ``https://actioncall/`` URL.
 
-        Returns ``False`` for an ordinary URL (the caller navigates to it).
+        Returns ``False`` for an ordinary URL (the caller navigates to it). A moniker from a web
+        page is not *trusted*: its ``https://uii/`` data is taken literally, so a page cannot read
+        the desktop's data parameters by writing ``[[...]]`` into a link.
         """
         moniker = parse_moniker(url)
         if moniker is None:
@@ -481,7 +491,8 @@ class Dispatcher:
         if isinstance(moniker, EventMoniker):
             await self.fire_event(source, moniker.event, moniker.parameters, session=session)
         elif isinstance(moniker, UiiMoniker):
-            await self.run_action(moniker.control, moniker.action, moniker.data, session=session)
+            await self.run_action(moniker.control, moniker.action, moniker.data, session=session,
+                                  literal=not trusted)
         elif isinstance(moniker, ActionCallMoniker):
             await self.run_action_call(moniker.name, session=session)
         return True
@@ -503,6 +514,7 @@ class Dispatcher:
         **fields: Any,
     ) -> TraceRecord:
         duration = 0.0 if started is None else (time.perf_counter() - started) * 1000
+        began = datetime.now(UTC) - timedelta(milliseconds=duration)
         record = TraceRecord(
             seq=seq or self.journal.next_seq(),
             kind=kind,
@@ -515,6 +527,7 @@ class Dispatcher:
             depth=chain.depth,
             parent=parent,
             duration_ms=round(duration, 3),
+            started=began.isoformat(timespec="milliseconds"),
             **fields,
         )
         return self.journal.record(record)
@@ -544,6 +557,7 @@ class _DirectCall:
     condition: str = ""
     order: int = 0
     sub_action_calls: tuple[str, ...] = ()
+    literal: bool = False
 
 
 def _split_settings(lines: list[str], keys: Sequence[str]) -> tuple[dict[str, str], list[str]]:

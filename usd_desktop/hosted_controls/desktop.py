@@ -288,10 +288,10 @@ def _int_option(options: Mapping[str, str], name: str, default: int) -> int:
 
 def _resources(resources: Mapping[str, Mapping[str, str]], language: str) -> dict[str, str]:
     """Resources for ``language``: the base language first (fallback), then the exact culture."""
+    by_code = {code.lower(): texts for code, texts in resources.items()}
     merged: dict[str, str] = {}
-    base = language.split("-", maxsplit=1)[0].lower()
-    order = ["en", base, language.lower()]
-    for code in order:
-        for key, text in resources.get(code, {}).items():
+    wanted = language.replace("_", "-").lower()
+    for code in ("en", wanted.split("-", maxsplit=1)[0], wanted):
+        for key, text in by_code.get(code, {}).items():
             merged[key] = text
     return merged

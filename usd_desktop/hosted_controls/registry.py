@@ -9,6 +9,7 @@ object, duplicate name) is *reported and skipped*: the desktop still starts, and
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -96,6 +97,9 @@ class Registry:
             return self._classes[name]
         control_type = self.types.get(name)
         if control_type is None:
+            return None
+        if control_type.needs_qt and importlib.util.find_spec("PySide6") is None:
+            self._problem(name, "needs PySide6, which is not installed (install usd-desktop[gui])")
             return None
         module_name, _, attr = control_type.factory.partition(":")
         try:

@@ -73,7 +73,10 @@ class MainWindow(QMainWindow):
         if name is not None:
             control = self.desktop.resolve(name, self.desktop.sessions.global_session)
             if isinstance(control, PanelLayoutControl):
-                return control.layout_widget
+                widget = control.layout_widget
+                if control.problem:
+                    self.desktop.problems.append(control.problem)
+                return widget
         return LayoutWidget(STANDARD_LAYOUT)
 
     def panel_of(self, widget: QWidget) -> Panel | None:
@@ -83,10 +86,11 @@ class MainWindow(QMainWindow):
         if isinstance(control, PanelLayoutControl) or not isinstance(control, QtHostedControl):
             return
         definition = control.definition
-        panel = self.layout_widget.panel(definition.panel)
+        wanted = definition.panel or control.control_type.default_panel
+        panel = self.layout_widget.panel(wanted)
         if panel is None:
             self.desktop.problems.append(
-                f"{control.name}: panel {definition.panel!r} is not in the layout; "
+                f"{control.name}: panel {wanted!r} is not in the layout; "
                 "the control is parked in the Unknown panel"
             )
             panel = self.layout_widget.panels["Unknown"]

@@ -42,7 +42,7 @@ def make() -> Configuration:
 
 def test_defaults_follow_usd() -> None:
     control = HostedControl(name="X", type="Debugger")
-    assert (control.sort_order, control.panel, control.is_global) == (100, "MainPanel", True)
+    assert (control.sort_order, control.panel, control.is_global) == (100, None, True)  # None: the type's usual panel
     assert (control.is_dynamic, control.user_can_close, control.actions, control.settings) == (
         False,
         False,

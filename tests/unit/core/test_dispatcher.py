@@ -277,3 +277,40 @@ async def test_monikers_drive_the_dispatcher(desktop_factory):
     assert await d.dispatcher.open_moniker("https://actioncall/Named+Call")
     assert d.sessions.global_session.store.get("$Context", "named") == "1"
     assert not await d.dispatcher.open_moniker("https://example.com/page")
+
+
+async def test_page_monikers_take_uii_data_literally(desktop_factory):
+    d = desktop_factory(config("""
+  - {name: Dummy, control: Global Manager, action: CopyToContext, data: "x=1"}
+"""))
+    d.sessions.global_session.store.set("$Settings", "secret", "s3cret")
+    url = "https://uii/Global%20Manager/CopyToContext?leak%3D%5B%5B%24Settings.secret%5D%5D"
+    assert await d.dispatcher.open_moniker(url, source="Web", trusted=False)
+    assert d.sessions.global_session.store.get("$Context", "leak") == "[[$Settings.secret]]"
+    assert await d.dispatcher.open_moniker(url)  # trusted (configuration-authored) markup renders
+    assert d.sessions.global_session.store.get("$Context", "leak") == "s3cret"
+
+
+async def test_sub_action_calls_run_by_their_order(desktop_factory):
+    d = desktop_factory(config("""
+  - {name: Parent, control: Global Manager, action: CopyToContext, data: "p=1", sub_action_calls: [Late, Early, Tie]}
+  - {name: Late, control: Global Manager, action: CopyToContext, data: "a=1", order: 5}
+  - {name: Early, control: Global Manager, action: CopyToContext, data: "b=1", order: 1}
+  - {name: Tie, control: Global Manager, action: CopyToContext, data: "c=1", order: 5}
+"""))
+    await d.dispatcher.run_action_call("Parent")
+    names = [r.name for r in d.dispatcher.journal if r.kind == "action_call"]
+    assert names == ["Parent", "Early", "Late", "Tie"]
+
+
+async def test_trace_records_when_a_call_started(desktop_factory):
+    from datetime import datetime
+
+    d = desktop_factory(config("""
+  - {name: Wait, control: Global Manager, action: Pause, data: "milliseconds=60"}
+"""))
+    outcome = await d.dispatcher.run_action_call("Wait")
+    record = outcome.record
+    assert record is not None and record.duration_ms >= 50
+    began = datetime.fromisoformat(record.started)
+    assert (datetime.now(began.tzinfo) - began).total_seconds() * 1000 >= 50

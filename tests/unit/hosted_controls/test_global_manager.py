@@ -92,3 +92,13 @@ async def test_language_resources_fall_back_to_english(desktop_factory, qt_free_
     d = Desktop(loads_configuration(CONFIG), host=RecordingHost(), registry=qt_free_registry,
                 language="es-MX")
     assert d.sessions.global_session.store.get("$Resources", "Welcome") == "Bienvenido"
+
+
+def test_resources_match_cultures_case_insensitively(qt_free_registry):
+    from usd_desktop.config.loader import loads_configuration
+    from usd_desktop.hosted_controls.desktop import Desktop
+
+    text = CONFIG.replace('es: {Welcome: "Bienvenido"}', 'es: {Welcome: "Bienvenido"}\n  fr-CA: {Welcome: "Bienvenue"}')
+    d = Desktop(loads_configuration(text), host=RecordingHost(), registry=qt_free_registry,
+                language="fr_CA")
+    assert d.sessions.global_session.store.get("$Resources", "Welcome") == "Bienvenue"

@@ -72,3 +72,16 @@ def test_the_starter_configuration_loads_and_lints_clean():
     assert [str(i) for i in issues] == []
     assert {c.type for c in config.hosted_controls} >= {
         "GlobalManager", "PanelLayout", "ToolbarContainer", "StandardWebApplication", "Debugger"}
+
+
+def test_a_qt_type_without_pyside6_is_reported(monkeypatch):
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "PySide6" else real(name, *a))
+    qt_type = ControlType(name="Web", factory="usd_desktop.hosted_controls.qt.web_application:X",
+                          needs_qt=True)
+    registry = Registry([qt_type])
+    assert registry.implementation("Web") is None
+    assert "needs PySide6" in str(registry.problems[0])

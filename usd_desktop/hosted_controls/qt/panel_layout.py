@@ -164,10 +164,16 @@ class PanelLayoutControl(QtHostedControl):
     """The hosted control whose widget is the whole arrangement of panels."""
 
     control_type = PANEL_LAYOUT
+    problem: str | None = None
 
     def create_widget(self) -> LayoutWidget:
         spec = self.settings.get("layout") or STANDARD_LAYOUT
-        return LayoutWidget(spec)
+        try:
+            return LayoutWidget(spec)
+        except ConfigError as exc:
+            # A broken layout must not keep the desktop from starting: use the standard one.
+            self.problem = f"{self.name}: setting layout: {exc}; using the standard layout"
+            return LayoutWidget(STANDARD_LAYOUT)
 
     @property
     def layout_widget(self) -> LayoutWidget:

@@ -143,8 +143,12 @@ class ToolbarContainer(QtHostedControl):
         """Run the button's action calls in order, in the active session, without blocking."""
         dispatcher = self.env.dispatcher
 
-        async def run() -> None:
-            for name in button.action_calls:
+        def order(name: str) -> int:
+            call = dispatcher.action_calls.get(name)
+            return call.order if call is not None else 0
+
+        async def run() -> None:  # by the calls' order; ties keep the button's list order
+            for name in sorted(button.action_calls, key=order):
                 await dispatcher.run_action_call(name, session=dispatcher.sessions.active)
 
         task = asyncio.ensure_future(run())

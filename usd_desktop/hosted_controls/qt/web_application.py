@@ -263,7 +263,8 @@ class StandardWebApplication(QtHostedControl):
         if self.closed:
             return
         self.env.spawn(
-            self.env.dispatcher.open_moniker(url, source=self.name, session=self.session),
+            self.env.dispatcher.open_moniker(url, source=self.name, session=self.session,
+                                             trusted=False),
             session=self.session,
         )
 
