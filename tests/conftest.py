@@ -27,6 +27,20 @@ def _isolated_dirs(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest
         monkeypatch.setenv(var, str(base / var.lower()))
 
 
+@pytest.fixture(autouse=True)
+def _memory_keyring() -> object:
+    """Every test gets an empty in-memory keyring; the real one is never read or written."""
+    import keyring
+
+    from usd_desktop.testing.memory_keyring import MemoryKeyring
+
+    previous = keyring.get_keyring()
+    backend = MemoryKeyring()
+    keyring.set_keyring(backend)
+    yield backend
+    keyring.set_keyring(previous)
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
         fixtures = getattr(item, "fixturenames", ())

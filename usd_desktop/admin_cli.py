@@ -157,6 +157,11 @@ def reference() -> None:
     typer.echo(render_reference(), nl=False)
 
 
+from usd_desktop import admin_store  # noqa: E402  (the store commands register on ``app``)
+
+admin_store.register(app, _load)
+
+
 def main() -> None:
     """Console-script entry point."""
     app()

@@ -13,11 +13,13 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from usd_desktop.config.loader import ConfigLoadError, load_configuration
 from usd_desktop.config.schema import Configuration
 from usd_desktop.core.paths import resources_dir, user_config_dir, user_log_dir
 from usd_desktop.core.trace import TraceJournal
+from usd_desktop.hosted_controls.base import SettingsStore
 from usd_desktop.hosted_controls.desktop import Desktop, JsonSettingsStore
 from usd_desktop.hosted_controls.registry import Registry
 
@@ -27,6 +29,7 @@ log = logging.getLogger("usd_desktop")
 @dataclass
 class RunOptions:
     config: Path | None = None
+    store: str | None = None
     trace: Path | None = None
     user: str | None = None
     theme: str | None = None
@@ -104,11 +107,37 @@ def _prepare_qt_environment() -> None:
         log.warning("running as root: the QtWebEngine sandbox is disabled for this process")
 
 
+def login(options: RunOptions, user: dict[str, str]) -> tuple[Configuration, str, list[str], Any]:
+    """The configuration to start with: a file given on the command line, else the store's.
+
+    Returns the configuration, a label for the status bar, problems to show, and the store client
+    (``None`` in file mode).
+    """
+    if options.config is not None:
+        config, problems = load_config(options.config)
+        return config, f"{config.name} (file {options.config})", problems, None
+    from usd_desktop.config.client import ConfigClient, ConfigUnavailable
+
+    client = ConfigClient(user["username"], url=options.store)
+    try:
+        loaded = client.load()
+    except ConfigUnavailable as exc:
+        log.error("%s", exc)
+        config = load_configuration(starter_configuration_path())
+        return config, f"{config.name} (built-in)", [str(exc)], client
+    problems = [loaded.notice] if loaded.notice else []
+    label = loaded.label
+    if loaded.source == "cache":
+        label += " from the local cache — the configuration store is unreachable"
+    return loaded.config, label, problems, client
+
+
 def run(options: RunOptions) -> int:
     """Start the agent desktop; returns the process exit code."""
     started = time.perf_counter()
     setup_logging()
-    config, load_errors = load_config(options.config)
+    user = os_user(options.user)
+    config, label, problems, client = login(options, user)
     _prepare_qt_environment()
 
     import PySide6.QtWebEngineWidgets  # noqa: F401  (before the QApplication exists)
@@ -116,41 +145,49 @@ def run(options: RunOptions) -> int:
     from PySide6.QtWidgets import QApplication
 
     from usd_desktop.shell import themes
-    from usd_desktop.shell.host import QtDesktopHost
-    from usd_desktop.shell.main_window import MainWindow
+    from usd_desktop.shell.runner import DesktopRunner
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     assert isinstance(app, QApplication)
     app.setApplicationName("usd-desktop")
     app.setApplicationDisplayName("usd_desktop")
-    user = os_user(options.user)
-    settings = JsonSettingsStore(user_config_dir() / f"settings.{user['username']}.json")
-    host = QtDesktopHost()
+    local = JsonSettingsStore(user_config_dir() / f"settings.{user['username']}.json")
+    settings: SettingsStore = local
+    if client is not None:
+        from usd_desktop.config.client import ClientSettings
+
+        settings = ClientSettings(client, local)
     journal = TraceJournal(path=options.trace)
-    desktop = Desktop(config, host=host, registry=Registry.discover(), journal=journal,
-                      settings=settings, user=user, language=options.language or os_language())
-    desktop.problems.extend(load_errors)
+    runner = DesktopRunner(
+        registry=Registry.discover(), journal=journal, settings=settings, user=user,
+        language=options.language or os_language(),
+        state_file=(user_config_dir() / f"window.{user['username']}.json"
+                    if options.remember_state else None),
+    )
+    window = runner.build(config, label, problems)
+    desktop = runner.desktop
+    assert desktop is not None
     theme = options.theme or desktop.sessions.global_session.store.get("$Settings", "Theme") or "light"
     themes.apply(app, theme if theme in themes.THEMES else "light")
-    state_file = (user_config_dir() / f"window.{user['username']}.json"
-                  if options.remember_state else None)
-    window = MainWindow(desktop, state_file=state_file)
-    host.bind(window)
     window.show()
 
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
     closed = loop.create_future()
     app.lastWindowClosed.connect(lambda: closed.done() or closed.set_result(None))
+    stop = asyncio.Event()
 
     async def main() -> int:
         await desktop.start()
         ready = time.perf_counter() - started
-        window.set_status(
-            f"Ready — {config.name} — {user['fullname']} — DesktopReady in {ready:.2f} s"
-        )
+        window.set_status(f"Ready — {label} — {user['fullname']} — DesktopReady in {ready:.2f} s")
         window.refresh_problems()
         log.info("DesktopReady after %.3f s (at epoch %.6f)", ready, time.time())
+        watcher = None
+        if client is not None and not (options.screenshot or options.quit_after_ready):
+            watcher = asyncio.ensure_future(
+                client.watch(lambda loaded: runner.offer(loaded.config, loaded.label), stop)
+            )
         if options.screenshot is not None:
             await _settle(desktop, options.settle_seconds)
             window.grab().save(str(options.screenshot))
@@ -160,7 +197,13 @@ def run(options: RunOptions) -> int:
             window.close()
         else:
             await closed
-        await desktop.shutdown()
+        stop.set()
+        if watcher is not None:
+            watcher.cancel()
+            await asyncio.gather(watcher, return_exceptions=True)
+        await runner.close()
+        if client is not None:
+            client.close()
         journal.close()
         return 0
 

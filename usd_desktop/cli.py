@@ -16,6 +16,11 @@ def desktop(
         Path | None,
         typer.Option(help="Configuration file or folder (default: the starter configuration)."),
     ] = None,
+    store: Annotated[
+        str | None,
+        typer.Option(help="Configuration store URL (default: USD_DESKTOP_STORE, the store settings "
+                     "file, else the embedded SQLite store)."),
+    ] = None,
     trace: Annotated[
         Path | None,
         typer.Option(help="Write every event and action call to FILE as JSON lines."),
@@ -41,7 +46,7 @@ def desktop(
 
     code = run(
         RunOptions(
-            config=config, trace=trace, user=user, theme=theme, language=language,
+            config=config, store=store, trace=trace, user=user, theme=theme, language=language,
             screenshot=screenshot,
             quit_after_ready=quit_after_ready, remember_state=remember_state,
         )

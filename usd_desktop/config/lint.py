@@ -2,7 +2,9 @@
 
 :func:`lint` returns :class:`~usd_desktop.config.loader.ConfigIssue` s (``error`` or
 ``warning``), with the file and line when the configuration came from the loader. :data:`CODES`
-lists every code; the configuration reference documents them.
+lists every code; the configuration reference documents them. The checks of window navigation
+rules and entity searches are in :mod:`~usd_desktop.config.lint_navigation`, those of session
+lines and agent scripts in :mod:`~usd_desktop.config.lint_scripts`.
 
 Hosted-control type metadata (the actions and events of each type) comes from the layer above as
 :class:`ControlTypeInfo` objects, so this module never imports the hosted controls. Without it the
@@ -17,15 +19,15 @@ from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from usd_desktop.config.lint_common import ERROR, WARNING
+from usd_desktop.config.lint_common import close as _close
+from usd_desktop.config.lint_navigation import NAVIGATION_CODES, lint_navigation, navigation_texts
+from usd_desktop.config.lint_scripts import SCRIPT_CODES, lint_scripts, script_texts
 from usd_desktop.config.loader import ConfigIssue, issue_at
 from usd_desktop.config.schema import Configuration, DataPath, Toolbar, ToolbarButton
 from usd_desktop.core.conditions import condition_syntax_error
 
-ERROR = "error"
-WARNING = "warning"
-
-#: code -> (severity, what it means). Load errors (USD00x) come from the loader.
-CODES: dict[str, tuple[str, str]] = {
+_CORE_CODES: dict[str, tuple[str, str]] = {
     "USD001": (ERROR, "YAML syntax error, or a top level that is not a mapping"),
     "USD002": (ERROR, "duplicate key in a YAML mapping"),
     "USD003": (ERROR, "a field is missing, unknown or of the wrong type"),
@@ -62,6 +64,9 @@ CODES: dict[str, tuple[str, str]] = {
     "USD154": (WARNING, "[[$Resources.K]] where no language has K"),
     "USD161": (WARNING, "the same keyboard shortcut on two action calls or buttons"),
 }
+#: code -> (severity, what it means), by code. Load errors (USD00x) come from the loader; the
+#: codes of navigation rules, searches, session lines and agent scripts from the ``lint_*`` modules.
+CODES: dict[str, tuple[str, str]] = dict(sorted({**_CORE_CODES, **NAVIGATION_CODES, **SCRIPT_CODES}.items()))
 
 #: Roots that the runtime always provides (usd-reference §3.5).
 SYSTEM_ROOTS = frozenset(
@@ -117,11 +122,6 @@ def lint(
     return _Linter(config, control_types, frozenset(unchecked_types)).run()
 
 
-def _close(word: str, choices: Collection[str]) -> str:
-    match = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.75)
-    return f" (did you mean {match[0]!r}?)" if match else ""
-
-
 def _walk_buttons(
     buttons: Sequence[ToolbarButton], path: DataPath
 ) -> Iterator[tuple[DataPath, ToolbarButton]]:
@@ -158,6 +158,8 @@ class _Linter:
         self.cycles()
         self.options()
         self.shortcuts()
+        lint_navigation(self.config, self.report)
+        lint_scripts(self.config, self.report)
         self.replacements()
         return sorted(self.issues, key=lambda i: (i.file, i.line))
 
@@ -439,6 +441,8 @@ class _Linter:
         for language, texts in c.resources.items():
             for key, text in texts.items():
                 yield ("resources", language, key), text
+        yield from navigation_texts(c)
+        yield from script_texts(c)
 
     def replacements(self) -> None:
         c = self.config

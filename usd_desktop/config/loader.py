@@ -84,7 +84,15 @@ class ConfigLoadError(ConfigError):
         self.location = ": ".join(p for p in (errors[0].location, errors[0].where) if p) if errors else ""
 
 
-_RECORD_LISTS = frozenset({"hosted_controls", "action_calls", "events", "toolbars", "scriptlets", "buttons"})
+_RECORD_LISTS = frozenset(
+    {
+        "hosted_controls", "action_calls", "events", "toolbars", "scriptlets", "buttons",
+        "entity_searches", "window_navigation_rules", "session_lines", "agent_scripts",
+        "answers", "triggers", "searches",
+    }
+)  # fmt: skip
+#: Single nested records whose lists of records still name them: ``cti.searches[0] "By phone"``.
+_RECORD_FIELDS = frozenset({"cti"})
 
 
 def _child(node: Any, part: str | int) -> Any:
@@ -114,10 +122,16 @@ def split_path(root: Any, path: DataPath) -> tuple[str, str]:
     record: list[str] = []
     node = root
     i = 0
-    while i + 1 < len(path) and path[i] in _RECORD_LISTS and isinstance(path[i + 1], int):
+    while True:
+        prefix = ""
+        if record and i + 2 < len(path) and path[i] in _RECORD_FIELDS:
+            prefix, node, i = f"{path[i]}.", _child(node, path[i]), i + 1
+        if not (i + 1 < len(path) and path[i] in _RECORD_LISTS and isinstance(path[i + 1], int)):
+            i -= 1 if prefix else 0
+            break
         items = _child(node, path[i])
         node = _child(items, path[i + 1]) if items is not None else None
-        record.append(_label(node, str(path[i]), int(path[i + 1])))
+        record.append(prefix + _label(node, str(path[i]), int(path[i + 1])))
         i += 2
     rest = path[i:]
     if not record and rest and rest[0] in ("options", "user_settings", "resources"):

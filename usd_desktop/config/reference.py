@@ -7,7 +7,7 @@ a unit test fails when the two differ, so the docs never drift from the code.
 from __future__ import annotations
 
 import types
-from typing import Annotated, Any, Union, get_args, get_origin
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
@@ -30,11 +30,15 @@ files is an error.
 * `usd-admin format PATH` prints it in canonical form (schema order, defaults left out);
 * `usd-admin schema` prints the JSON Schema, for editors that complete and check YAML.
 
-Data, conditions, display names, toolbar texts, scriptlets and resources may contain replacement
-parameters such as `[[account.name]+]`; see [replacement-parameters.md](replacement-parameters.md).
+Data, conditions, display names, toolbar texts, scriptlets, resources, session-line displays,
+agent-script texts and search filter values may contain replacement parameters such as
+`[[account.name]+]`; see [replacement-parameters.md](replacement-parameters.md).
 Conditions are JavaScript. Unknown fields are errors. Names must not be empty nor start or end
 with whitespace. Option, user-setting and resource values are text: `maxNumberOfSessions: 3` is
 read as `"3"`.
+
+Entity searches, window navigation rules, session lines and agent scripts are configuration only
+for now: they are loaded and validated, but the desktop does not run them yet.
 
 A small configuration:
 
@@ -92,6 +96,8 @@ def type_name(annotation: Any) -> str:
         return type_name(args[0])
     if origin in (Union, types.UnionType):
         return " or ".join("null" if a is type(None) else type_name(a) for a in args)
+    if origin is Literal:
+        return "one of " + ", ".join(f"`{a}`" for a in args)
     if origin is list:
         return f"list of {type_name(args[0])}"
     if origin is dict:
@@ -112,6 +118,8 @@ def default_text(info: FieldInfo) -> str:
     value = info.get_default(call_default_factory=True)
     if value is None:
         return "`null`"
+    if isinstance(value, BaseModel):
+        return f"{_anchor(type(value))} defaults"
     if isinstance(value, bool):
         return f"`{str(value).lower()}`"
     if value == "":

@@ -5,10 +5,12 @@ field carries a ``description`` (the reference docs and the JSON Schema for edit
 from it). Field names are a contract: the runtime reads them by these names.
 
 The records follow Unified Service Desk (see ``usd-reference.md`` §1.1): hosted controls, action
-calls, events, toolbars, scriptlets, options (``$Global``), language resources (``$Resources``)
-and user-setting defaults (``$Settings``). Cross-record rules (unique names, references that
-resolve, conditions that parse) are checked by :mod:`usd_desktop.config.lint`, not here, so that
-one run reports every finding with a stable code.
+calls, events, toolbars, entity searches, window navigation rules, session lines, agent scripts,
+scriptlets, options (``$Global``), language resources (``$Resources``) and user-setting defaults
+(``$Settings``). The models of the later entities live in the ``schema_*`` modules and are
+re-exported here. Cross-record rules (unique names, references that resolve, conditions that
+parse) are checked by :mod:`usd_desktop.config.lint`, not here, so that one run reports every
+finding with a stable code.
 
 A :class:`Configuration` is treated as immutable (models are frozen; use ``model_copy(update=...)``
 to derive a changed one). It remembers where each value came from when it was loaded from YAML
@@ -17,61 +19,30 @@ to derive a changed one). It remembers where each value came from when it was lo
 
 from __future__ import annotations
 
+import types
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Annotated, Any, get_args, get_origin
+from typing import Any, Union, get_args, get_origin
 
-from pydantic import (
-    AfterValidator,
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
-    Field,
-    PrivateAttr,
-    StringConstraints,
-    WithJsonSchema,
+from pydantic import BaseModel, Field, PrivateAttr
+
+from usd_desktop.config.schema_navigation import (
+    CtiRule,
+    CtiSearch,
+    MatchDecision,
+    WindowNavigationRule,
 )
-from pydantic_core import PydanticCustomError
+from usd_desktop.config.schema_scripts import AgentScriptAnswer, AgentScriptTask, ScriptTrigger
+from usd_desktop.config.schema_searches import EntitySearch, SearchFilter, SortKey
+from usd_desktop.config.schema_sessions import SessionLine
+from usd_desktop.config.schema_types import DataPath, Identifier, Name, ScalarStr, _Model
 
-#: A path into the configuration, as pydantic reports it: ``("action_calls", 3, "condition")``.
-DataPath = tuple[str | int, ...]
-
-
-def _check_name(value: str) -> str:
-    if not value.strip():
-        raise PydanticCustomError("name", "a name must not be blank")
-    if value != value.strip():
-        raise PydanticCustomError("name", "a name must not start or end with whitespace")
-    if "\n" in value or "\r" in value:
-        raise PydanticCustomError("name", "a name must be a single line")
-    return value
-
-
-def _scalar_to_str(value: Any) -> Any:
-    """Options, settings and resources are strings; accept YAML scalars and keep their text."""
-    if isinstance(value, bool | int | float):
-        return str(value)
-    return value
-
-
-#: A record name: non-empty, one line, no leading or trailing whitespace. Spaces inside are fine
-#: (USD names such as ``Open Contact Page``).
-Name = Annotated[str, StringConstraints(min_length=1), AfterValidator(_check_name)]
-
-#: A string value that may be written as a bare YAML number or boolean.
-ScalarStr = Annotated[
-    str,
-    BeforeValidator(_scalar_to_str),
-    WithJsonSchema({"type": ["string", "number", "boolean"]}),
-]
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(
-        extra="forbid",
-        frozen=True,
-        coerce_numbers_to_str=True,
-    )
+__all__ = [
+    "MODELS", "ActionCall", "AgentScriptAnswer", "AgentScriptTask", "Configuration", "CtiRule",
+    "CtiSearch", "DataPath", "EntitySearch", "Event", "HostedControl", "Identifier", "Location",
+    "MatchDecision", "Name", "Provenance", "ScalarStr", "ScriptTrigger", "Scriptlet", "SearchFilter",
+    "SessionLine", "SortKey", "Toolbar", "ToolbarButton", "WindowNavigationRule", "field_model",
+]  # fmt: skip
 
 
 class HostedControl(_Model):
@@ -259,6 +230,21 @@ class Configuration(_Model):
     action_calls: list[ActionCall] = Field(default_factory=list, description="The action calls.")
     events: list[Event] = Field(default_factory=list, description="Events and the action calls they run.")
     toolbars: list[Toolbar] = Field(default_factory=list, description="The toolbars.")
+    entity_searches: list[EntitySearch] = Field(
+        default_factory=list,
+        description="Entity searches, run by `DoSearch` and by window navigation rules (not run yet).",
+    )
+    window_navigation_rules: list[WindowNavigationRule] = Field(
+        default_factory=list,
+        description="Window navigation rules, tried by `order` (not applied yet).",
+    )
+    session_lines: list[SessionLine] = Field(
+        default_factory=list,
+        description="Session names and overview lines (USD Session Information; not shown yet).",
+    )
+    agent_scripts: list[AgentScriptTask] = Field(
+        default_factory=list, description="Agent script tasks (not shown yet)."
+    )
     scriptlets: list[Scriptlet] = Field(default_factory=list, description="The scriptlets.")
     resources: dict[Name, dict[Name, ScalarStr]] = Field(
         default_factory=dict,
@@ -269,11 +255,6 @@ class Configuration(_Model):
         default_factory=dict,
         description="Default user settings (name to value), readable as `[[$Settings.name]]`.",
     )
-    # Room for later entities, each a list of records with its own model, added here when built:
-    #   window_navigation_rules: list[WindowNavigationRule]  (usd-reference §5)
-    #   entity_searches: list[EntitySearch]                   (§6.3)
-    #   session_lines: list[SessionLine]                      (§1.1 "Session Information")
-    #   agent_scripts: list[AgentScriptTask]                  (§6.1)
 
     _provenance: Provenance | None = PrivateAttr(default=None)
     _index: dict[str, dict[Any, Any]] | None = PrivateAttr(default=None)
@@ -297,6 +278,9 @@ class Configuration(_Model):
                 "action_calls": _first_by_name(self.action_calls),
                 "scriptlets": _first_by_name(self.scriptlets),
                 "toolbars": _first_by_name(self.toolbars),
+                "entity_searches": _first_by_name(self.entity_searches),
+                "navigation_rules": _first_by_name(self.window_navigation_rules),
+                "agent_scripts": _first_by_name(self.agent_scripts),
                 "events": events,
             }
         return self._index
@@ -320,6 +304,21 @@ class Configuration(_Model):
     def toolbars_by_name(self) -> Mapping[str, Toolbar]:
         """Toolbars by name (the first one when a name is duplicated)."""
         return self._built_index()["toolbars"]
+
+    @property
+    def entity_searches_by_name(self) -> Mapping[str, EntitySearch]:
+        """Entity searches by name (the first one when a name is duplicated)."""
+        return self._built_index()["entity_searches"]
+
+    @property
+    def navigation_rules_by_name(self) -> Mapping[str, WindowNavigationRule]:
+        """Window navigation rules by name (the first one when a name is duplicated)."""
+        return self._built_index()["navigation_rules"]
+
+    @property
+    def agent_scripts_by_name(self) -> Mapping[str, AgentScriptTask]:
+        """Agent script tasks by name (the first one when a name is duplicated)."""
+        return self._built_index()["agent_scripts"]
 
     def control(self, name: str) -> HostedControl:
         """The hosted control called ``name``; :class:`KeyError` when there is none."""
@@ -391,7 +390,7 @@ def field_model(path: DataPath) -> type[BaseModel] | None:
         info = model.model_fields.get(str(path[i]))
         if info is None:
             return None
-        annotation = info.annotation
+        annotation = _unoptional(info.annotation)
         if get_origin(annotation) is list:
             annotation = get_args(annotation)[0]
             i += 1  # the list index
@@ -402,6 +401,15 @@ def field_model(path: DataPath) -> type[BaseModel] | None:
     return model
 
 
+def _unoptional(annotation: Any) -> Any:
+    """``X | None`` -> ``X``; anything else unchanged."""
+    if get_origin(annotation) in (Union, types.UnionType):
+        args = [a for a in get_args(annotation) if a is not type(None)]
+        if len(args) == 1:
+            return args[0]
+    return annotation
+
+
 #: The record models in the order the reference documents them.
 MODELS: tuple[type[BaseModel], ...] = (
     Configuration,
@@ -410,5 +418,16 @@ MODELS: tuple[type[BaseModel], ...] = (
     Event,
     Toolbar,
     ToolbarButton,
+    EntitySearch,
+    SearchFilter,
+    SortKey,
+    WindowNavigationRule,
+    CtiRule,
+    CtiSearch,
+    MatchDecision,
+    SessionLine,
+    AgentScriptTask,
+    AgentScriptAnswer,
+    ScriptTrigger,
     Scriptlet,
 )

@@ -18,6 +18,7 @@ GLOBAL_MANAGER = ControlType(
         {
             "CopyToContext", "Pause", "SaveSetting", "ReadSettings", "DisplayMessage",
             "ShowTab", "CopyToClipboard", "LaunchURL", "ExecuteScriptlet", "SetTheme", "ShowAbout",
+            "CreateSession", "CloseSession",
         }
     ),
     events=frozenset({"DesktopReady", "SessionNew", "SessionActivated", "SessionDeactivated",

@@ -130,6 +130,38 @@ class GlobalManager(HostedControl):
         self.env.host.show_about()
 
 
+    @uii_action("CreateSession")
+    async def create_session(self, data: ActionData, call: CallContext) -> str:
+        """Open a customer session (the tabs arrive with a later issue); returns its id."""
+        sessions = call.dispatcher.sessions
+        limit = sessions.global_session.store.get("$Global", "maxNumberOfSessions")
+        if limit and limit.isdigit() and int(limit) > 0 and len(sessions.customer_sessions) >= int(limit):
+            raise ActionError(f"CreateSession: the limit of {limit} customer sessions is reached")
+        background = (data.take("BackGround") or data.take("background") or "").lower() == "true"
+        name = data.take("name") or f"Session {len(sessions.customer_sessions) + 1}"
+        session = sessions.create(name, activate=not background)
+        await call.dispatcher.fire_event(
+            self.name, "SessionNew", {"SessionId": session.id, "IsGlobal": "false"},
+            session=session, chain=call.chain,
+        )
+        return session.id
+
+    @uii_action("CloseSession")
+    async def close_session(self, data: ActionData, call: CallContext) -> None:
+        """Close a customer session (``SessionId=``, default: the one the call runs in or the active one)."""
+        sessions = call.dispatcher.sessions
+        wanted = data.take("SessionId") or data.take("sessionid") or _first_line(data)
+        session = sessions.get(wanted) if wanted else (
+            call.session if not call.session.is_global else sessions.active)
+        if session is None or session.is_global:
+            raise ActionError("CloseSession: no customer session to close")
+        sessions.close(session)
+        await call.dispatcher.fire_event(
+            self.name, "SessionClosed", {"SessionId": session.id, "IsGlobal": "false"},
+            session=sessions.global_session, chain=call.chain,
+        )
+
+
 class ConnectionManager(HostedControl):
     """Stands for the connection to the stores; its actions arrive with the configuration store."""
 

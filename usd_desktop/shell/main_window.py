@@ -176,7 +176,7 @@ class MainWindow(QMainWindow):
         widget.setMinimumSize(width or widget.minimumWidth(), height or widget.minimumHeight())
 
     def theme_changed(self, theme: str) -> None:
-        self._save_state()
+        self.save_state()
 
     # ------------------------------------------------------------------ status
     def set_status(self, text: str) -> None:
@@ -222,7 +222,7 @@ class MainWindow(QMainWindow):
         if isinstance(splitters, dict):
             self.layout_widget.restore_state(splitters)
 
-    def _save_state(self) -> None:
+    def save_state(self) -> None:
         if self.state_file is None:
             return
         state = {
@@ -238,7 +238,7 @@ class MainWindow(QMainWindow):
             log.warning("window state could not be saved to %s: %s", self.state_file, exc)
 
     def closeEvent(self, event: QCloseEvent) -> None:
-        self._save_state()
+        self.save_state()
         for dispose in self._disposers:
             dispose()
         self._disposers.clear()

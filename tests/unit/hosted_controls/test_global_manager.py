@@ -102,3 +102,27 @@ def test_resources_match_cultures_case_insensitively(qt_free_registry):
     d = Desktop(loads_configuration(text), host=RecordingHost(), registry=qt_free_registry,
                 language="fr_CA")
     assert d.sessions.global_session.store.get("$Resources", "Welcome") == "Bienvenue"
+
+
+async def test_create_and_close_customer_sessions(desktop_factory):
+    d = desktop_factory(CONFIG.replace("action_calls:", """action_calls:
+  - {name: New, control: Global Manager, action: CreateSession, data: "name=Contoso"}
+  - {name: NewBg, control: Global Manager, action: CreateSession, data: "BackGround=true"}
+  - {name: Close, control: Global Manager, action: CloseSession}
+  - {name: Seen, control: Global Manager, action: CopyToContext, data: "new=[[SessionId]]"}"""
+    ).replace("events: []", "") + """events:
+  - {control: Global Manager, name: SessionNew, action_calls: [Seen]}
+""")
+    first = await d.dispatcher.run_action_call("New")
+    session = d.sessions.get(first.result)
+    assert session is not None and d.sessions.active is session and session.name == "Contoso"
+    assert session.store.get("$Context", "new") == session.id  # SessionNew ran in the new session
+    background = await d.dispatcher.run_action_call("NewBg")
+    assert d.sessions.active is session and d.sessions.get(background.result) is not None
+    for _ in range(2):
+        await d.dispatcher.run_action_call("New")
+    limited = await d.dispatcher.run_action_call("New")  # maxNumberOfSessions is 3
+    assert limited.outcome.value == "failed" and "limit of 3" in limited.reason
+    await d.dispatcher.run_action_call("Close")
+    assert len(d.sessions.customer_sessions) == 2
+    assert d.dispatcher.journal.find(kind="event", name="SessionClosed")
