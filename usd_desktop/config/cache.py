@@ -92,6 +92,34 @@ class ConfigCache:
         self.key_dir = key_dir or directory
         self.path = directory / f"configuration.{user}.json"
 
+    def _verified(self) -> dict[str, Any]:
+        """The cache's content after its integrity checks."""
+        try:
+            raw = self.path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise CacheError(f"there is no cached configuration at {self.path}") from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise CacheError(f"the configuration cache {self.path} cannot be read: {exc}") from None
+        try:
+            payload = json.loads(raw)
+            if not isinstance(payload, dict) or payload.get("format") != FORMAT:
+                raise ValueError("unknown format")
+            mac = str(payload.pop("mac"))
+            text = str(payload["yaml"])
+        except (ValueError, KeyError) as exc:
+            raise CacheError(
+                f"the configuration cache {self.path} is corrupt ({exc}); it is not used"
+            ) from None
+        expected = _mac(cache_key(self.user, self.key_dir), payload)
+        if not hmac.compare_digest(mac, expected) or content_hash(text) != payload.get("content_hash"):
+            raise CacheError(
+                f"the configuration cache {self.path} failed its integrity check (it was changed "
+                "or damaged); it is not used"
+            )
+        if payload.get("user") != self.user:
+            raise CacheError(f"the configuration cache {self.path} belongs to another user")
+        return payload
+
     def save(self, config: Configuration, *, name: str, version: int, expected_hash: str = "") -> None:
         """Write the cache atomically (a crash leaves the old cache or the new one, never half)."""
         text = dump_configuration(config)
@@ -115,32 +143,19 @@ class ConfigCache:
         tmp.write_text(json.dumps(payload, ensure_ascii=False, indent=1), encoding="utf-8")
         os.replace(tmp, self.path)
 
+    def holds(self, name: str, version: int, digest: str) -> bool:
+        """Whether the cache already holds exactly this version, intact (no YAML parsing)."""
+        try:
+            payload = self._verified()
+        except CacheError:
+            return False
+        return (payload["configuration"], payload["version"], payload["content_hash"]) == (
+            name, version, digest)
+
     def load(self) -> CachedConfiguration:
         """Read and verify the cache; :class:`CacheError` says why it cannot be used."""
-        try:
-            raw = self.path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise CacheError(f"there is no cached configuration at {self.path}") from None
-        except (OSError, UnicodeDecodeError) as exc:
-            raise CacheError(f"the configuration cache {self.path} cannot be read: {exc}") from None
-        try:
-            payload = json.loads(raw)
-            if not isinstance(payload, dict) or payload.get("format") != FORMAT:
-                raise ValueError("unknown format")
-            mac = str(payload.pop("mac"))
-            text = str(payload["yaml"])
-        except (ValueError, KeyError) as exc:
-            raise CacheError(
-                f"the configuration cache {self.path} is corrupt ({exc}); it is not used"
-            ) from None
-        expected = _mac(cache_key(self.user, self.key_dir), payload)
-        if not hmac.compare_digest(mac, expected) or content_hash(text) != payload["content_hash"]:
-            raise CacheError(
-                f"the configuration cache {self.path} failed its integrity check (it was changed "
-                "or damaged); it is not used"
-            )
-        if payload.get("user") != self.user:
-            raise CacheError(f"the configuration cache {self.path} belongs to another user")
+        payload = self._verified()
+        text = str(payload["yaml"])
         config = loads_configuration(text, source_name=str(self.path))
         return CachedConfiguration(
             config, str(payload["configuration"]), int(payload["version"]),

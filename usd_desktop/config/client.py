@@ -24,7 +24,6 @@ from usd_desktop.config.loader import load_configuration
 from usd_desktop.config.schema import Configuration
 from usd_desktop.config.store import ConfigStore, StoreError
 from usd_desktop.config.store.location import default_store_url, resolve_store_url
-from usd_desktop.config.store.notify import listen_changes, poll_changes
 from usd_desktop.core.errors import UsdError
 from usd_desktop.core.paths import resources_dir, user_config_dir, user_data_dir
 
@@ -82,7 +81,7 @@ class ConfigClient:
     def store(self) -> ConfigStore:
         if self._store is None:
             self._store = ConfigStore.open(self.url, create=self.embedded, upgrade=self.embedded)
-            if self.embedded:
+            if self.embedded and not self._store.configurations():
                 starter = load_configuration(resources_dir() / "starter")
                 if self._store.seed_starter(starter):
                     log.info("created the embedded configuration store %s with the starter "
@@ -120,8 +119,11 @@ class ConfigClient:
     def _from_store(self) -> LoadedConfiguration:
         config, info = self.store().load_for_user(self.user)
         try:
-            self.cache.save(config, name=info.configuration, version=info.number,
-                            expected_hash=info.content_hash)
+            if self.cache.holds(info.configuration, info.number, info.content_hash):
+                pass  # already cached (verified when it is read)
+            else:
+                self.cache.save(config, name=info.configuration, version=info.number,
+                                expected_hash=info.content_hash)
         except (CacheError, OSError) as exc:
             log.error("the configuration could not be cached: %s", exc)
         return LoadedConfiguration(config, info.configuration, info.number, info.content_hash,
@@ -166,6 +168,8 @@ class ConfigClient:
                 on_update(update)
 
         await changed()  # a version published while the desktop was starting
+        from usd_desktop.config.store.notify import listen_changes, poll_changes  # not at start-up
+
         if self.url.startswith("postgresql"):
             await listen_changes(self.url, changed, stop=stop)
         else:

@@ -12,7 +12,13 @@ from alembic.runtime.migration import MigrationContext
 
 from usd_desktop.config.schema import Configuration
 from usd_desktop.config.store import ConfigStore, StoreError, StoreNeedsUpgrade, StoreTooNew
-from usd_desktop.config.store.engine import alembic_config, connect, head_revision, known_revisions
+from usd_desktop.config.store.engine import (
+    alembic_config,
+    alembic_head,
+    connect,
+    head_revision,
+    known_revisions,
+)
 from usd_desktop.config.store.tables import MAPPING_TABLES, RECORD_TABLES, metadata
 
 
@@ -57,6 +63,10 @@ def test_every_list_field_of_the_schema_has_a_table() -> None:
         "key",
         "text",
     ]
+
+
+def test_our_head_constant_is_alembics_head() -> None:
+    assert head_revision() == alembic_head()
 
 
 def test_open_reports_the_head_revision(store: ConfigStore) -> None:

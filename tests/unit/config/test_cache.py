@@ -71,3 +71,15 @@ def test_without_a_keyring_the_key_lives_in_a_private_file(tmp_path, starter):
 def test_missing_cache(tmp_path):
     with pytest.raises(CacheError, match="no cached configuration"):
         ConfigCache(tmp_path, "ana").load()
+
+
+def test_holds_only_an_intact_exact_version(tmp_path, starter):
+    cache = ConfigCache(tmp_path, "ana")
+    cache.save(starter, name="Starter", version=2)
+    digest = content_hash(dump_configuration(starter))
+    assert cache.holds("Starter", 2, digest)
+    assert not cache.holds("Starter", 3, digest)
+    payload = json.loads(cache.path.read_text())
+    payload["yaml"] += "\n# edited\n"
+    cache.path.write_text(json.dumps(payload))
+    assert not cache.holds("Starter", 2, digest)  # a damaged cache is rewritten at the next login

@@ -8,7 +8,12 @@ fails until the migrated database matches the tables the schema generates. To dr
     .venv/bin/alembic -c $A upgrade head     # draft-store.db at the current (old) head
     .venv/bin/alembic -c $A revision --autogenerate --rev-id 0003 -m "what changed"
 
-then read the draft, keep it explicit and tidy, and delete ``draft-store.db``. A new non-null
+then read the draft, keep it explicit and tidy, delete ``draft-store.db`` and move
+``HEAD_REVISION`` below to the new revision. A new non-null
 column needs a ``server_default`` (the rows of published versions get it) equal to the field's
 default, so old versions keep their content and hash.
 """
+
+#: The newest revision in ``versions/`` (a test checks it against alembic's own head). Agents compare
+#: a store with it at every login without importing alembic; alembic loads only to migrate.
+HEAD_REVISION = "0002"

@@ -13,17 +13,15 @@ from __future__ import annotations
 import importlib.resources
 import sqlite3
 import time
+from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import event
 from sqlalchemy.engine import URL
 
+from usd_desktop.config.migrations import HEAD_REVISION
 from usd_desktop.config.store.errors import StoreError, StoreNeedsUpgrade, StoreTooNew
 from usd_desktop.config.store.location import engine_url, keyring_problem, parse_url, redact
 
@@ -40,8 +38,15 @@ def migrations_dir() -> Path:
     return Path(str(importlib.resources.files("usd_desktop.config.migrations")))
 
 
+if TYPE_CHECKING:
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+
 def alembic_config(connection: sa.Connection | None = None) -> Config:
     """An alembic configuration for the packaged migrations, using ``connection`` when given."""
+    from alembic.config import Config  # alembic loads only when a store is migrated or checked
+
     config = Config()
     config.set_main_option("script_location", str(migrations_dir()).replace("%", "%%"))
     if connection is not None:
@@ -49,15 +54,23 @@ def alembic_config(connection: sa.Connection | None = None) -> Config:
     return config
 
 
+@lru_cache(maxsize=1)
 def script_directory() -> ScriptDirectory:
+    from alembic.script import ScriptDirectory
+
     return ScriptDirectory.from_config(alembic_config())
 
 
-def head_revision() -> str:
+def alembic_head() -> str:
+    """The head revision as alembic reads it from ``versions/`` (tests compare it with ours)."""
     head = script_directory().get_current_head()
     if head is None:  # pragma: no cover - the package always ships migrations
         raise StoreError("no store migrations found in the installed usd_desktop")
     return head
+
+
+def head_revision() -> str:
+    return HEAD_REVISION
 
 
 def known_revisions() -> set[str]:
@@ -66,7 +79,10 @@ def known_revisions() -> set[str]:
 
 def current_revision(conn: sa.Connection) -> str | None:
     """The alembic revision recorded in the database (``None`` when it has none)."""
-    return MigrationContext.configure(conn).get_current_revision()
+    if not sa.inspect(conn).has_table("alembic_version"):
+        return None
+    value = conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
+    return None if value is None else str(value)
 
 
 # ---------------------------------------------------------------------- engines
@@ -176,6 +192,8 @@ def prepare_schema(engine: sa.Engine, url: str, *, create: bool, upgrade: bool) 
                 raise StoreError(f"no store at {redact(url)}: the database is empty (`usd-admin store init`)")
         elif not upgrade:
             raise StoreNeedsUpgrade(redact(url), revision, head)
+        from alembic import command
+
         command.upgrade(alembic_config(conn), "head")
     return head
 
