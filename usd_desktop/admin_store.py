@@ -22,7 +22,13 @@ from sqlalchemy.exc import SQLAlchemyError
 from usd_desktop.config.loader import dump_configuration
 from usd_desktop.config.store import ConfigStore, StoreError
 from usd_desktop.config.store.diff import format_diff
-from usd_desktop.config.store.location import resolve_store_url, set_store_password
+from usd_desktop.config.store.location import (
+    redact,
+    resolve_store_url,
+    save_store_url,
+    set_store_password,
+    url_has_password,
+)
 
 T = TypeVar("T")
 StoreOpt = Annotated[
@@ -43,6 +49,9 @@ def _actor(actor: str | None) -> str:
 @contextmanager
 def opened(url: str | None, *, create: bool = False, upgrade: bool = False) -> Iterator[ConfigStore]:
     """Open the store or exit 3 with the reason; refusals inside exit 1."""
+    if url_has_password(resolve_store_url(url)):
+        typer.echo("warning: the store URL carries a password; keep it in the OS keyring instead "
+                   "(`usd-admin store set-password`)", err=True)
     try:
         store = ConfigStore.open(resolve_store_url(url), create=create, upgrade=upgrade)
     except (StoreError, SQLAlchemyError, OSError) as exc:
@@ -100,6 +109,16 @@ def register(app: typer.Typer, load: Callable[[Path], Any]) -> None:
             typer.echo(f"schema: {s.schema_revision()}")
             for c in s.configurations():
                 typer.echo(f"configuration: {c.name}{' (default)' if c.is_default else ''}")
+
+    @store_app.command("use")
+    def use(url: Annotated[str, typer.Argument(help="e.g. postgresql+psycopg://usd@db:5432/usd")]) -> None:
+        """Remember URL as this user's store (for usd-admin and usd-desktop)."""
+        if url_has_password(url):
+            typer.echo("error: keep the password out of the URL; use `usd-admin store set-password`",
+                       err=True)
+            raise typer.Exit(2)
+        path = save_store_url(url)
+        typer.echo(f"store {redact(url)} remembered in {path}")
 
     @store_app.command("set-password")
     def password(

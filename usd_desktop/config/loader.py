@@ -258,6 +258,11 @@ def _yaml_error(file: str, exc: yaml.YAMLError) -> ConfigIssue:
     return _load_issue("USD001", file, 0, f"YAML syntax: {exc}")
 
 
+#: A configuration file larger than this is refused before it is parsed (the store refuses more
+#: than 16 MB of configuration too).
+MAX_FILE_BYTES = 16 * 1024 * 1024
+
+
 def _read_text(
     text: str,
     file: str,
@@ -338,6 +343,14 @@ def load_configuration(path: str | Path) -> Configuration:
     merged: dict[str, Any] = {}
     for file in files:
         try:
+            size = file.stat().st_size
+            if size > MAX_FILE_BYTES:
+                issues.append(_load_issue(
+                    "USD005", str(file), 0,
+                    f"the file is {size / 1048576:.1f} MB; configuration files are limited to "
+                    f"{MAX_FILE_BYTES // 1048576} MB",
+                ))
+                continue
             text = file.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
             issues.append(_load_issue("USD005", str(file), 0, f"cannot read: {exc}"))

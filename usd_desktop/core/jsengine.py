@@ -21,6 +21,7 @@ import json
 import math
 import re
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import Any
 
 import quickjs
@@ -174,12 +175,15 @@ def evaluate(
     return value  # type: ignore[no-any-return]
 
 
+@lru_cache(maxsize=4096)
 def syntax_error(code: str) -> str | None:
     """Return the syntax error in ``code`` (as a script or an expression), or ``None`` if it parses.
 
     Used when a configuration is loaded, so a broken condition is reported with its record and
     field before anything runs. Replacement tokens should be replaced by placeholders first.
     """
+    # A fresh, time-limited context each time: QuickJS's Function constructor runs code smuggled
+    # past the body's closing brace, so even a "compile only" check must be sandboxed.
     ctx = _context(DEFAULT_TIME_LIMIT, None)
     try:
         message = str(ctx.eval(_SYNTAX)(readable(code)))

@@ -437,3 +437,18 @@ def test_any_text_survives_a_round_trip(data: str, option: str, key: str, settin
             action_calls=[ActionCall(name="A", control="C", action="X", data=data, condition=option)],
         )
     )
+
+
+def test_an_oversized_file_is_refused_before_parsing(tmp_path: Path) -> None:
+
+    from usd_desktop.config.loader import MAX_FILE_BYTES, ConfigLoadError, load_configuration
+
+    big = tmp_path / "big.yaml"
+    with big.open("w", encoding="utf-8") as handle:
+        handle.write("name: Big\ndescription: |\n")
+        line = "  " + "x" * 1022 + "\n"
+        for _ in range(MAX_FILE_BYTES // len(line) * 3):  # about 50 MB
+            handle.write(line)
+    with pytest.raises(ConfigLoadError) as caught:
+        load_configuration(big)
+    assert "limited to 16 MB" in str(caught.value) and str(big) in str(caught.value)

@@ -104,3 +104,10 @@ def test_unreadable_characters_never_crash_the_engine():
     assert should_run('"[[a.b]]" != ""', data) is True
     assert jsengine.evaluate_to_string('"\ud800" + "\x00!"') == "\ufffd\ufffd!"
     assert jsengine.syntax_error('"\udfff"') is None
+
+
+def test_a_syntax_check_cannot_leave_anything_behind():
+    # QuickJS's Function constructor runs code placed after the body's closing brace
+    jsengine.syntax_error('}); globalThis.leftover = 1; (function(){')
+    jsengine.syntax_error("}); while (true) {} (function(){")  # interrupted by the time limit
+    assert jsengine.evaluate_to_string("typeof leftover") == "undefined"
