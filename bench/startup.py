@@ -21,6 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import summary
 
 RUNS = int(os.environ.get("BENCH_RUNS", "5"))
+ROOT = Path(__file__).resolve().parents[1]
 BASELINE = """
 import sys
 import PySide6.QtWebEngineWidgets
@@ -54,15 +55,20 @@ def main() -> None:
         env.update({k: f"{home}/{k}" for k in ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME")})
         desktop_cmd = [sys.executable, "-m", "usd_desktop", "--quit-after-ready",
                        "--no-remember-state"]
+        file_cmd = [*desktop_cmd, "--config", str(ROOT / "resources" / "starter")]
         base_cmd = [sys.executable, "-c", BASELINE]
-        timed(desktop_cmd, env)  # warm the file cache once for both
-        timed(base_cmd, env)
-        ours = [timed(desktop_cmd, env) for _ in range(RUNS)]
+        for cmd in (desktop_cmd, file_cmd, base_cmd):  # warm the file cache; seed the store once
+            timed(cmd, env)
+        store = [timed(desktop_cmd, env) for _ in range(RUNS)]
+        files = [timed(file_cmd, env) for _ in range(RUNS)]
         base = [timed(base_cmd, env) for _ in range(RUNS)]
-    o, b = sorted(ours)[len(ours) // 2], sorted(base)[len(base) // 2]
-    print(f"usd-desktop to DesktopReady : {summary(ours)}  ({RUNS} runs, {env['QT_QPA_PLATFORM']})")
-    print(f"bare QMainWindow (baseline) : {summary(base)}")
-    print(f"ratio                       : {o / b:.2f}x the bare window")
+    b = sorted(base)[len(base) // 2]
+    print(f"usd-desktop, signed in through the store : {summary(store)}  ({RUNS} runs, "
+          f"{env['QT_QPA_PLATFORM']})")
+    print(f"usd-desktop, configuration from files    : {summary(files)}")
+    print(f"bare QMainWindow (baseline)              : {summary(base)}")
+    print(f"ratios to the bare window                : store {sorted(store)[RUNS // 2] / b:.2f}x, "
+          f"files {sorted(files)[RUNS // 2] / b:.2f}x")
 
 
 if __name__ == "__main__":

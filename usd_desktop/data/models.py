@@ -12,7 +12,7 @@ set). Phones keep the number as typed and its E.164 form, indexed for caller loo
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -63,16 +63,14 @@ def created() -> Mapped[datetime]:
     return mapped_column(sa.DateTime(timezone=True), default=utcnow, info=info("Created on"))
 
 
-def customer_keys() -> tuple[Mapped[str | None], Mapped[str | None]]:
-    """The account and contact keys of a record that belongs to a customer."""
-    return (
-        mapped_column(
-            sa.ForeignKey("accounts.id", ondelete="CASCADE"), index=True, info=info("Account")
-        ),
-        mapped_column(
-            sa.ForeignKey("contacts.id", ondelete="CASCADE"), index=True, info=info("Contact")
-        ),
-    )
+def account_key(ondelete: str = "CASCADE") -> Mapped[str | None]:
+    """The account a record belongs to (or ``None``)."""
+    return mapped_column(sa.ForeignKey("accounts.id", ondelete=ondelete), index=True, info=info("Account"))
+
+
+def contact_key(ondelete: str = "CASCADE") -> Mapped[str | None]:
+    """The contact a record belongs to (or ``None``)."""
+    return mapped_column(sa.ForeignKey("contacts.id", ondelete=ondelete), index=True, info=info("Contact"))
 
 
 class Account(Base):
@@ -96,12 +94,10 @@ class Contact(Base):
     first_name: Mapped[str | None] = mapped_column(sa.String(100), info=info("First name"))
     last_name: Mapped[str] = mapped_column(sa.String(100), index=True, info=info("Last name"))
     full_name: Mapped[str] = mapped_column(sa.String(200), index=True, info=info("Full name", primary_name=True))
-    account_id: Mapped[str | None] = mapped_column(
-        sa.ForeignKey("accounts.id", ondelete="SET NULL"), index=True, info=info("Account")
-    )
+    account_id: Mapped[str | None] = account_key("SET NULL")
     preferred_language: Mapped[str | None] = mapped_column(sa.String(16), info=info("Preferred language"))
     segment: Mapped[str | None] = mapped_column(sa.String(40), info=info("Segment", options=SEGMENTS))
-    birth_date: Mapped[Any | None] = mapped_column(sa.Date, info=info("Birth date"))
+    birth_date: Mapped[date | None] = mapped_column(sa.Date, info=info("Birth date"))
     created_at: Mapped[datetime] = created()
 
 
@@ -110,9 +106,8 @@ class Phone(Base):
 
     __tablename__ = "phones"
     id: Mapped[str] = pk()
-    account_id: Mapped[str | None]
-    contact_id: Mapped[str | None]
-    account_id, contact_id = customer_keys()
+    account_id: Mapped[str | None] = account_key()
+    contact_id: Mapped[str | None] = contact_key()
     number: Mapped[str] = mapped_column(sa.String(64), info=info("Number", primary_name=True))
     e164: Mapped[str | None] = mapped_column(sa.String(20), index=True, info=info("E.164 number"))
     kind: Mapped[str] = mapped_column(sa.String(20), default="mobile", info=info("Kind", options=PHONE_KINDS))
@@ -123,9 +118,8 @@ class Email(Base):
 
     __tablename__ = "emails"
     id: Mapped[str] = pk()
-    account_id: Mapped[str | None]
-    contact_id: Mapped[str | None]
-    account_id, contact_id = customer_keys()
+    account_id: Mapped[str | None] = account_key()
+    contact_id: Mapped[str | None] = contact_key()
     address: Mapped[str] = mapped_column(sa.String(320), index=True, info=info("Address", primary_name=True))
     kind: Mapped[str] = mapped_column(sa.String(20), default="work", info=info("Kind", options=EMAIL_KINDS))
 
@@ -135,9 +129,8 @@ class Address(Base):
 
     __tablename__ = "addresses"
     id: Mapped[str] = pk()
-    account_id: Mapped[str | None]
-    contact_id: Mapped[str | None]
-    account_id, contact_id = customer_keys()
+    account_id: Mapped[str | None] = account_key()
+    contact_id: Mapped[str | None] = contact_key()
     kind: Mapped[str] = mapped_column(sa.String(20), default="postal", info=info("Kind", options=ADDRESS_KINDS))
     line1: Mapped[str] = mapped_column(sa.String(200), info=info("Street", primary_name=True))
     line2: Mapped[str | None] = mapped_column(sa.String(200), info=info("Street 2"))
