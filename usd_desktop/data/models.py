@@ -93,7 +93,9 @@ class Contact(Base):
     id: Mapped[str] = pk()
     first_name: Mapped[str | None] = mapped_column(sa.String(100), info=info("First name"))
     last_name: Mapped[str] = mapped_column(sa.String(100), index=True, info=info("Last name"))
-    full_name: Mapped[str] = mapped_column(sa.String(200), index=True, info=info("Full name", primary_name=True))
+    full_name: Mapped[str] = mapped_column(
+        sa.String(200), index=True, info=info("Full name", primary_name=True)
+    )
     account_id: Mapped[str | None] = account_key("SET NULL")
     preferred_language: Mapped[str | None] = mapped_column(sa.String(16), info=info("Preferred language"))
     segment: Mapped[str | None] = mapped_column(sa.String(40), info=info("Segment", options=SEGMENTS))
@@ -131,7 +133,9 @@ class Address(Base):
     id: Mapped[str] = pk()
     account_id: Mapped[str | None] = account_key()
     contact_id: Mapped[str | None] = contact_key()
-    kind: Mapped[str] = mapped_column(sa.String(20), default="postal", info=info("Kind", options=ADDRESS_KINDS))
+    kind: Mapped[str] = mapped_column(
+        sa.String(20), default="postal", info=info("Kind", options=ADDRESS_KINDS)
+    )
     line1: Mapped[str] = mapped_column(sa.String(200), info=info("Street", primary_name=True))
     line2: Mapped[str | None] = mapped_column(sa.String(200), info=info("Street 2"))
     city: Mapped[str | None] = mapped_column(sa.String(100), info=info("City"))

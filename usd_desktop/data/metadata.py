@@ -1,0 +1,145 @@
+"""Entity metadata: each entity's fields, labels, types, required flags and option sets.
+
+Forms and searches stay generic by reading this instead of the models. It is made from the
+tables (:mod:`usd_desktop.data.models`, :mod:`usd_desktop.data.models_work`): a column's type
+gives the field type, ``nullable``/defaults the required flag, ``info`` the label and option set,
+a foreign key the entity it looks up. A configuration may add values to an option set
+(:func:`build_entities` with ``extra_options``), e.g. case statuses.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+
+import sqlalchemy as sa
+
+from usd_desktop.data import models_work as work
+from usd_desktop.data.errors import DataError
+from usd_desktop.data.models import Account, Address, Base, Contact, Email, Phone
+
+FieldType = Literal["string", "text", "integer", "float", "boolean", "datetime", "date", "lookup"]
+
+#: Logical entity name -> model (the declarative class).
+MODELS: dict[str, type[Base]] = {
+    "account": Account,
+    "contact": Contact,
+    "phone": Phone,
+    "email": Email,
+    "address": Address,
+    "case": work.Case,
+    "interaction": work.Interaction,
+    "note": work.Note,
+    "knowledge_article": work.KnowledgeArticle,
+    "campaign": work.Campaign,
+    "call_list_entry": work.CallListEntry,
+}
+#: Fields computed by the repository, never written by a caller.
+READ_ONLY = {("phone", "e164")}
+_TABLE_ENTITY = {model.__tablename__: name for name, model in MODELS.items()}
+
+
+@dataclass(frozen=True)
+class FieldMeta:
+    name: str
+    label: str
+    type: FieldType
+    required: bool = False
+    options: tuple[str, ...] = ()
+    max_length: int | None = None
+    lookup: str | None = None  # the entity a lookup field refers to
+    read_only: bool = False
+
+
+@dataclass(frozen=True)
+class EntityMeta:
+    name: str
+    table: sa.Table
+    primary_name: str
+    fields: dict[str, FieldMeta] = field(default_factory=dict)
+
+    def field(self, name: str) -> FieldMeta:
+        """The field ``name``; :class:`DataError` naming the entity and field when it has none."""
+        found = self.fields.get(name)
+        if found is None:
+            raise DataError(f"entity {self.name!r} has no field {name!r} (fields: {', '.join(self.fields)})")
+        return found
+
+    def column(self, name: str) -> sa.Column[object]:
+        self.field(name)
+        return self.table.c[name]
+
+
+def _field_type(column: sa.Column[object]) -> FieldType:
+    if column.foreign_keys:
+        return "lookup"
+    kind = column.type
+    if isinstance(kind, sa.Boolean):
+        return "boolean"
+    if isinstance(kind, sa.Integer):
+        return "integer"
+    if isinstance(kind, sa.Float | sa.Numeric):
+        return "float"
+    if isinstance(kind, sa.DateTime):
+        return "datetime"
+    if isinstance(kind, sa.Date):
+        return "date"
+    if isinstance(kind, sa.Text):
+        return "text"
+    return "string"
+
+
+def _field(entity: str, column: sa.Column[object], extra: Iterable[str]) -> FieldMeta:
+    data = column.info
+    options = tuple(dict.fromkeys([*data.get("options", ()), *extra]))
+    lookup = None
+    for key in column.foreign_keys:
+        lookup = _TABLE_ENTITY.get(key.column.table.name)
+    required = not column.nullable and column.default is None and not column.primary_key
+    length = getattr(column.type, "length", None)
+    return FieldMeta(
+        name=column.name,
+        label=str(data.get("label", column.name)),
+        type=_field_type(column),
+        required=required,
+        options=options,
+        max_length=length if isinstance(length, int) else None,
+        lookup=lookup,
+        read_only=column.primary_key or (entity, column.name) in READ_ONLY,
+    )
+
+
+def build_entities(
+    extra_options: Mapping[str, Mapping[str, Iterable[str]]] | None = None,
+) -> dict[str, EntityMeta]:
+    """The metadata of every entity; ``extra_options[entity][field]`` adds option-set values."""
+    extra = extra_options or {}
+    for entity, by_field in extra.items():
+        if entity not in MODELS:
+            raise DataError(f"extra options for unknown entity {entity!r}")
+        for name in by_field:
+            if name not in MODELS[entity].__table__.c:
+                raise DataError(f"extra options for unknown field {name!r} of entity {entity!r}")
+    out: dict[str, EntityMeta] = {}
+    for name, model in MODELS.items():
+        table = model.__table__
+        assert isinstance(table, sa.Table)
+        fields = {c.name: _field(name, c, extra.get(name, {}).get(c.name, ())) for c in table.columns}
+        primary = next((c.name for c in table.columns if c.info.get("primary_name")), "id")
+        out[name] = EntityMeta(name, table, primary, fields)
+    return out
+
+
+ENTITIES: dict[str, EntityMeta] = build_entities()
+
+
+def entity(name: str, entities: Mapping[str, EntityMeta] = ENTITIES) -> EntityMeta:
+    """The entity ``name``; :class:`DataError` naming it when there is none."""
+    found = entities.get(name)
+    if found is None:
+        raise DataError(f"unknown entity {name!r} (entities: {', '.join(entities)})")
+    return found
+
+
+__all__ = ["ENTITIES", "MODELS", "EntityMeta", "FieldMeta", "build_entities", "entity"]
