@@ -63,6 +63,7 @@ __all__ = [
     "ReplacementSyntaxError",
     "SelfReferenceError",
     "Template",
+    "Token",
     "parse",
     "render",
     "to_text",

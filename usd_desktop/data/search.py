@@ -18,7 +18,7 @@ import sqlalchemy as sa
 
 from usd_desktop.config.schema_searches import EntitySearch, SearchFilter
 from usd_desktop.core import replacement
-from usd_desktop.core._tokens import Token
+from usd_desktop.core.replacement import Token
 from usd_desktop.data.errors import DataError
 from usd_desktop.data.metadata import EntityMeta, entity
 from usd_desktop.data.values import coerce
