@@ -9,9 +9,6 @@ SQLite with foreign keys, WAL and a busy timeout, writes in ``BEGIN IMMEDIATE`` 
 
 from __future__ import annotations
 
-import importlib.resources
-from functools import lru_cache
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
@@ -20,12 +17,12 @@ from usd_desktop.config.store.engine import SQLITE_WRITE
 from usd_desktop.config.store.engine import connect as store_connect
 from usd_desktop.config.store.errors import StoreError
 from usd_desktop.config.store.location import redact
+from usd_desktop.config.store.migration_set import MigrationSet
 from usd_desktop.data.errors import DataError, DataTooNew
 from usd_desktop.data.migrations import HEAD_REVISION, VERSION_TABLE
 
 if TYPE_CHECKING:
-    from alembic.config import Config
-    from alembic.script import ScriptDirectory
+    pass
 
 #: Key of the PostgreSQL advisory lock held while the data schema is created or upgraded.
 SCHEMA_LOCK = 0x55_53_44_02  # "USD" 2
@@ -33,40 +30,11 @@ SCHEMA_LOCK = 0x55_53_44_02  # "USD" 2
 __all__ = ["SQLITE_WRITE", "connect", "prepare_schema"]
 
 
-def migrations_dir() -> Path:
-    return Path(str(importlib.resources.files("usd_desktop.data.migrations")))
-
-
-def alembic_config(connection: sa.Connection | None = None) -> Config:
-    from alembic.config import Config
-
-    config = Config()
-    config.set_main_option("script_location", str(migrations_dir()).replace("%", "%%"))
-    if connection is not None:
-        config.attributes["connection"] = connection
-    return config
-
-
-@lru_cache(maxsize=1)
-def script_directory() -> ScriptDirectory:
-    from alembic.script import ScriptDirectory
-
-    return ScriptDirectory.from_config(alembic_config())
-
-
-def alembic_head() -> str | None:
-    return script_directory().get_current_head()
-
-
-def known_revisions() -> set[str]:
-    return {script.revision for script in script_directory().walk_revisions()}
-
-
-def current_revision(conn: sa.Connection) -> str | None:
-    if not sa.inspect(conn).has_table(VERSION_TABLE):
-        return None
-    value = conn.execute(sa.text(f"SELECT version_num FROM {VERSION_TABLE}")).scalar()
-    return None if value is None else str(value)
+MIGRATIONS = MigrationSet("usd_desktop.data.migrations", VERSION_TABLE)
+alembic_config = MIGRATIONS.alembic_config
+alembic_head = MIGRATIONS.alembic_head
+known_revisions = MIGRATIONS.known_revisions
+current_revision = MIGRATIONS.current_revision
 
 
 def connect(url: str, *, create: bool = True) -> sa.Engine:
@@ -105,9 +73,7 @@ def prepare_schema(engine: sa.Engine, url: str, *, upgrade: bool = True) -> str:
             )
         if revision is not None and not upgrade:
             raise DataError(f"the data database at {redact(url)} is at {revision}; it needs an upgrade")
-        from alembic import command
-
-        command.upgrade(alembic_config(conn), "head")
+        MIGRATIONS.upgrade(conn)
     return HEAD_REVISION
 
 

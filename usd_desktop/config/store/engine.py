@@ -10,12 +10,10 @@ at once on an empty store do not both create it.
 
 from __future__ import annotations
 
-import importlib.resources
 import sqlite3
 import time
-from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import event
@@ -24,6 +22,7 @@ from sqlalchemy.engine import URL
 from usd_desktop.config.migrations import HEAD_REVISION
 from usd_desktop.config.store.errors import StoreError, StoreNeedsUpgrade, StoreTooNew
 from usd_desktop.config.store.location import engine_url, keyring_problem, parse_url, redact
+from usd_desktop.config.store.migration_set import MigrationSet
 
 #: Execution option that makes the next SQLite transaction ``BEGIN IMMEDIATE`` (take the write lock).
 SQLITE_WRITE = "usd_sqlite_write"
@@ -33,37 +32,15 @@ SCHEMA_LOCK = 0x55_53_44_01  # "USD" 1
 _MARKER_TABLE = "configurations"
 
 
-def migrations_dir() -> Path:
-    """The alembic script folder shipped inside the package (``usd_desktop/config/migrations``)."""
-    return Path(str(importlib.resources.files("usd_desktop.config.migrations")))
-
-
-if TYPE_CHECKING:
-    from alembic.config import Config
-    from alembic.script import ScriptDirectory
-
-
-def alembic_config(connection: sa.Connection | None = None) -> Config:
-    """An alembic configuration for the packaged migrations, using ``connection`` when given."""
-    from alembic.config import Config  # alembic loads only when a store is migrated or checked
-
-    config = Config()
-    config.set_main_option("script_location", str(migrations_dir()).replace("%", "%%"))
-    if connection is not None:
-        config.attributes["connection"] = connection
-    return config
-
-
-@lru_cache(maxsize=1)
-def script_directory() -> ScriptDirectory:
-    from alembic.script import ScriptDirectory
-
-    return ScriptDirectory.from_config(alembic_config())
+MIGRATIONS = MigrationSet("usd_desktop.config.migrations")
+alembic_config = MIGRATIONS.alembic_config
+known_revisions = MIGRATIONS.known_revisions
+current_revision = MIGRATIONS.current_revision
 
 
 def alembic_head() -> str:
     """The head revision as alembic reads it from ``versions/`` (tests compare it with ours)."""
-    head = script_directory().get_current_head()
+    head = MIGRATIONS.alembic_head()
     if head is None:  # pragma: no cover - the package always ships migrations
         raise StoreError("no store migrations found in the installed usd_desktop")
     return head
@@ -71,18 +48,6 @@ def alembic_head() -> str:
 
 def head_revision() -> str:
     return HEAD_REVISION
-
-
-def known_revisions() -> set[str]:
-    return {script.revision for script in script_directory().walk_revisions()}
-
-
-def current_revision(conn: sa.Connection) -> str | None:
-    """The alembic revision recorded in the database (``None`` when it has none)."""
-    if not sa.inspect(conn).has_table("alembic_version"):
-        return None
-    value = conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
-    return None if value is None else str(value)
 
 
 # ---------------------------------------------------------------------- engines
@@ -192,9 +157,7 @@ def prepare_schema(engine: sa.Engine, url: str, *, create: bool, upgrade: bool) 
                 raise StoreError(f"no store at {redact(url)}: the database is empty (`usd-admin store init`)")
         elif not upgrade:
             raise StoreNeedsUpgrade(redact(url), revision, head)
-        from alembic import command
-
-        command.upgrade(alembic_config(conn), "head")
+        MIGRATIONS.upgrade(conn)
     return head
 
 
