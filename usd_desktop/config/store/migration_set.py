@@ -60,3 +60,37 @@ class MigrationSet:
         from alembic import command
 
         command.upgrade(self.alembic_config(conn), revision)
+
+
+def run_env(metadata: sa.MetaData, version_table: str = "alembic_version") -> None:
+    """The body of a migrations package's ``env.py`` (online only).
+
+    usd_desktop passes the connection it opened (and locked) itself as
+    ``config.attributes["connection"]``; the ``sqlalchemy.url`` main option is for developers running
+    the ``alembic`` command.
+    """
+    from alembic import context
+
+    if context.is_offline_mode():
+        raise SystemExit("usd_desktop's migrations run online only")
+
+    def run(connection: sa.Connection) -> None:
+        context.configure(
+            connection=connection,
+            target_metadata=metadata,
+            version_table=version_table,
+            render_as_batch=connection.dialect.name == "sqlite",
+            compare_type=True,
+        )
+        with context.begin_transaction():
+            context.run_migrations()
+
+    connection = context.config.attributes.get("connection")
+    if connection is not None:
+        run(connection)
+        return
+    engine = sa.create_engine(context.config.get_main_option("sqlalchemy.url") or "sqlite://")
+    with engine.connect() as conn:
+        run(conn)
+        conn.commit()
+    engine.dispose()
