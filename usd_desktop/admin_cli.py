@@ -161,6 +161,10 @@ from usd_desktop import admin_store  # noqa: E402  (the store commands register 
 
 admin_store.register(app, _load)
 
+from usd_desktop import admin_data  # noqa: E402  (``demo-data`` registers on ``app``)
+
+admin_data.register(app)
+
 
 def main() -> None:
     """Console-script entry point."""

@@ -30,6 +30,9 @@ log = logging.getLogger("usd_desktop")
 class RunOptions:
     config: Path | None = None
     store: str | None = None
+    data: str | None = None
+    demo_data: bool = True
+    run_action_calls: tuple[str, ...] = ()
     trace: Path | None = None
     user: str | None = None
     theme: str | None = None
@@ -138,6 +141,10 @@ def run(options: RunOptions) -> int:
     setup_logging()
     user = os_user(options.user)
     config, label, problems, client = login(options, user)
+    from usd_desktop.app_data import open_data
+
+    opened = open_data(options.data, user["username"], demo=options.demo_data)
+    problems = [*problems, *opened.problems]
     _prepare_qt_environment()
 
     import PySide6.QtWebEngineWidgets  # noqa: F401  (before the QApplication exists)
@@ -149,6 +156,7 @@ def run(options: RunOptions) -> int:
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     assert isinstance(app, QApplication)
+    app.setQuitOnLastWindowClosed(False)  # main() below ends the loop once everything is closed
     app.setApplicationName("usd-desktop")
     app.setApplicationDisplayName("usd_desktop")
     local = JsonSettingsStore(user_config_dir() / f"settings.{user['username']}.json")
@@ -163,6 +171,7 @@ def run(options: RunOptions) -> int:
         language=options.language or os_language(),
         state_file=(user_config_dir() / f"window.{user['username']}.json"
                     if options.remember_state else None),
+        data=opened.services,
     )
     window = runner.build(config, label, problems)
     desktop = runner.desktop
@@ -179,6 +188,8 @@ def run(options: RunOptions) -> int:
 
     async def main() -> int:
         await desktop.start()
+        if opened.services is not None:
+            desktop.spawn(opened.services.index_knowledge())
         ready = time.perf_counter() - started
         window.set_status(f"Ready — {label} — {user['fullname']} — DesktopReady in {ready:.2f} s")
         window.refresh_problems()
@@ -188,6 +199,9 @@ def run(options: RunOptions) -> int:
             watcher = asyncio.ensure_future(
                 client.watch(lambda loaded: runner.offer(loaded.config, loaded.label), stop)
             )
+        for name in options.run_action_calls:
+            outcome = await desktop.dispatcher.run_action_call(name)
+            log.info("--run %s: %s %s", name, outcome.outcome.value, outcome.reason)
         if options.screenshot is not None:
             await _settle(desktop, options.settle_seconds)
             window.grab().save(str(options.screenshot))
@@ -204,6 +218,8 @@ def run(options: RunOptions) -> int:
         await runner.close()
         if client is not None:
             client.close()
+        if opened.services is not None:
+            opened.services.close()
         journal.close()
         return 0
 
@@ -213,10 +229,11 @@ def run(options: RunOptions) -> int:
 
 
 async def _settle(desktop: Desktop, limit: float) -> None:
-    """Wait until visible web pages finished loading (or ``limit`` seconds), for screenshots."""
+    """Wait until web pages and records finished loading (or ``limit`` seconds), for screenshots."""
     deadline = time.monotonic() + limit
     while time.monotonic() < deadline:
-        loading = [c for c in desktop.global_controls.values() if getattr(c, "is_loading", False)]
+        loading = [c for c in desktop.all_controls()
+                   if getattr(c, "is_loading", False) or getattr(c, "loading", False)]
         if not loading:
             break
         await asyncio.sleep(0.1)

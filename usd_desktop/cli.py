@@ -21,6 +21,18 @@ def desktop(
         typer.Option(help="Configuration store URL (default: USD_DESKTOP_STORE, the store settings "
                      "file, else the embedded SQLite store)."),
     ] = None,
+    data: Annotated[
+        str | None,
+        typer.Option(help="Service-desk data URL (default: USD_DESKTOP_DATA, else the embedded SQLite "
+                     "file, which gets a small demo set the first time)."),
+    ] = None,
+    demo_data: Annotated[
+        bool, typer.Option(help="Fill a newly created embedded data file with demo customers.")
+    ] = True,
+    run_action_call: Annotated[
+        list[str] | None,
+        typer.Option("--run", help="Run this configured action call after DesktopReady (repeatable)."),
+    ] = None,
     trace: Annotated[
         Path | None,
         typer.Option(help="Write every event and action call to FILE as JSON lines."),
@@ -46,7 +58,9 @@ def desktop(
 
     code = run(
         RunOptions(
-            config=config, store=store, trace=trace, user=user, theme=theme, language=language,
+            config=config, store=store, data=data, demo_data=demo_data,
+            run_action_calls=tuple(run_action_call or ()), trace=trace, user=user, theme=theme,
+            language=language,
             screenshot=screenshot,
             quit_after_ready=quit_after_ready, remember_state=remember_state,
         )

@@ -72,7 +72,7 @@ CODES: dict[str, tuple[str, str]] = dict(sorted({**_CORE_CODES, **NAVIGATION_COD
 SYSTEM_ROOTS = frozenset(
     {
         "$Context", "$Session", "$Global", "$User", "$Settings", "$Return", "$Resources",
-        "$SystemParameters", "$Subject", "$Panel", "$Debug", "$GlobalDictionary", "script", "cti",
+        "$SystemParameters", "$Subject", "$Panel", "$Debug", "$GlobalDictionary", "$Search", "script", "cti",
     }
 )  # fmt: skip
 BUSY_EVENTS = frozenset(

@@ -88,7 +88,7 @@ _RECORD_LISTS = frozenset(
     {
         "hosted_controls", "action_calls", "events", "toolbars", "scriptlets", "buttons",
         "entity_searches", "window_navigation_rules", "session_lines", "agent_scripts",
-        "answers", "triggers", "searches",
+        "answers", "triggers", "searches", "custom_fields", "option_values",
     }
 )  # fmt: skip
 #: Single nested records whose lists of records still name them: ``cti.searches[0] "By phone"``.

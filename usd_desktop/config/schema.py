@@ -26,6 +26,7 @@ from typing import Any, Union, get_args, get_origin
 
 from pydantic import BaseModel, Field, PrivateAttr
 
+from usd_desktop.config.schema_data import CustomField, CustomFieldType, OptionValues
 from usd_desktop.config.schema_navigation import (
     CtiRule,
     CtiSearch,
@@ -39,9 +40,10 @@ from usd_desktop.config.schema_types import DataPath, Identifier, Name, ScalarSt
 
 __all__ = [
     "MODELS", "ActionCall", "AgentScriptAnswer", "AgentScriptTask", "Configuration", "CtiRule",
-    "CtiSearch", "DataPath", "EntitySearch", "Event", "HostedControl", "Identifier", "Location",
-    "MatchDecision", "Name", "Provenance", "ScalarStr", "ScriptTrigger", "Scriptlet", "SearchFilter",
-    "SessionLine", "SortKey", "Toolbar", "ToolbarButton", "WindowNavigationRule", "field_model",
+    "CtiSearch", "CustomField", "CustomFieldType", "DataPath", "EntitySearch", "Event", "HostedControl",
+    "Identifier", "Location", "MatchDecision", "Name", "OptionValues", "Provenance", "ScalarStr",
+    "ScriptTrigger", "Scriptlet", "SearchFilter", "SessionLine", "SortKey", "Toolbar", "ToolbarButton",
+    "WindowNavigationRule", "field_model",
 ]  # fmt: skip
 
 
@@ -246,6 +248,14 @@ class Configuration(_Model):
         default_factory=list, description="Agent script tasks (not shown yet)."
     )
     scriptlets: list[Scriptlet] = Field(default_factory=list, description="The scriptlets.")
+    custom_fields: list[CustomField] = Field(
+        default_factory=list,
+        description="Fields added to the service-desk entities (forms, searches and actions use them).",
+    )
+    option_values: list[OptionValues] = Field(
+        default_factory=list,
+        description="Values added to built-in option sets, e.g. case statuses.",
+    )
     resources: dict[Name, dict[Name, ScalarStr]] = Field(
         default_factory=dict,
         description="Localised strings: language code (`en`, `fr-CA`) to key to text, readable "
@@ -430,4 +440,6 @@ MODELS: tuple[type[BaseModel], ...] = (
     AgentScriptAnswer,
     ScriptTrigger,
     Scriptlet,
+    CustomField,
+    OptionValues,
 )

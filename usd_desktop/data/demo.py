@@ -1,20 +1,30 @@
 """Demo data: realistic multilingual customers with phones, e-mails, addresses, cases, interactions,
-notes and knowledge articles, made with Faker (fi_FI, ro_RO, zh_CN, en_US, en_GB and more).
+notes and knowledge articles, made with Faker (fi_FI, ro_RO, zh_CN, en_US, en_GB, sv_SE, de_DE).
 
-Fast enough for benchmarks: names and places come from pools Faker fills once per locale, rows are
-built in plain Python and inserted in batches (one ``executemany`` per table and batch). Phone
-numbers are valid numbers of several countries (a region's example mobile number with random
-subscriber digits), stored as typed in a few styles with their E.164 form. The same ``seed`` makes
-the same data.
+Fast enough for a million customers: names, companies and places come from pools Faker fills once
+per locale; every row is a plain tuple built with a few draws from one ``random.Random``; the rows
+go in by batches through :mod:`usd_desktop.data.demo_load` (SQLite ``executemany`` with the load
+tuned, PostgreSQL ``COPY``; the secondary indexes of empty tables built once at the end). Record
+ids are time-ordered UUIDs (version 7) made from the customer's number, so every primary-key index
+grows at its end.
+
+Phone numbers are valid mobile numbers of the customer's country (mostly) or another one: a region's
+example mobile number with random subscriber digits, stored as typed in a few international styles
+with their E.164 form. Knowledge articles are support how-tos in English, Finnish, Romanian and
+Chinese (:mod:`usd_desktop.data.demo_articles`). The same ``seed`` makes the same data.
+
+Customers are numbered from the number of contacts already in the database, so running
+:func:`generate` again adds new customers (case and account numbers stay unique).
 """
 
 from __future__ import annotations
 
 import random
-import uuid
-from collections.abc import Iterator
+import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from functools import partial
 from typing import Any
 
 import phonenumbers
@@ -22,25 +32,112 @@ import sqlalchemy as sa
 from faker import Faker
 
 from usd_desktop.data import models_work as work
+from usd_desktop.data.demo_articles import make_articles
+from usd_desktop.data.demo_load import BulkLoad, bulk_load
 from usd_desktop.data.engine import write_connection
-from usd_desktop.data.models import SEGMENTS, Account, Address, Contact, Email, Phone
+from usd_desktop.data.models import SEGMENTS, Base
 from usd_desktop.data.repository import SqlRepository
 
-#: Faker locale -> (phone region, language) of the customers made from it.
+#: Faker locale -> (phone region, language, legal form added to a one-word company name).
 LOCALES = {
-    "fi_FI": ("FI", "fi"),
-    "ro_RO": ("RO", "ro"),
-    "zh_CN": ("CN", "zh"),
-    "en_US": ("US", "en"),
-    "en_GB": ("GB", "en"),
-    "sv_SE": ("SE", "sv"),
-    "de_DE": ("DE", "de"),
+    "fi_FI": ("FI", "fi", "Oy"),
+    "ro_RO": ("RO", "ro", "SRL"),
+    "zh_CN": ("CN", "zh", ""),
+    "en_US": ("US", "en", "Inc."),
+    "en_GB": ("GB", "en", "Ltd"),
+    "sv_SE": ("SE", "sv", "AB"),
+    "de_DE": ("DE", "de", "GmbH"),
 }
 POOL = 400
-BATCH = 5000
+#: Customers per transaction.
+BATCH = 10_000
+#: Most knowledge articles made by default (``articles`` not given): a twentieth of the customers.
+DEFAULT_MAX_ARTICLES = 5000
 EPOCH = datetime(2025, 1, 1, tzinfo=UTC)
+_EPOCH_MS = int(EPOCH.timestamp() * 1000)
 CATEGORIES = ("billing", "technical", "delivery", "account", "complaint", "other")
+CASE_TITLES = {
+    "billing": ("Invoice higher than expected", "Refund not received", "Charged twice", "Roaming charges"),
+    "technical": (
+        "No internet connection",
+        "Text messages not received",
+        "Router keeps restarting",
+        "No signal indoors",
+    ),
+    "delivery": ("Parcel has not arrived", "Wrong item delivered", "Change delivery address"),
+    "account": ("Cannot sign in", "Change of address", "Password reset", "Number transfer"),
+    "complaint": ("Complaint about waiting time", "Complaint about an invoice", "Unhappy with repair"),
+    "other": ("General question", "Feedback", "Information request"),
+}
 DISPOSITIONS = ("resolved", "callback", "escalated", "information", "no_answer")
+QUEUES = ("general", "billing", "support")
+NOTES = (
+    "Prefers e-mail.",
+    "Call after 16:00.",
+    "Speaks slowly, be patient.",
+    "Asked for a Finnish-speaking agent.",
+    "Has a hearing impairment: offer chat.",
+    "VIP: handle with priority.",
+)
+MAIL_DOMAINS = ("example.com", "example.net", "example.org", "mail.example")
+_HEX = "0123456789abcdef"
+
+#: Table -> the columns the demo rows fill, in their order.
+COLUMNS: dict[str, tuple[str, ...]] = {
+    "knowledge_articles": ("id", "title", "body", "tags", "language", "created_at"),
+    "accounts": ("id", "name", "account_number", "preferred_language", "segment", "website", "created_at"),
+    "contacts": (
+        "id",
+        "first_name",
+        "last_name",
+        "full_name",
+        "account_id",
+        "preferred_language",
+        "segment",
+        "birth_date",
+        "created_at",
+    ),
+    "phones": ("id", "contact_id", "number", "e164", "kind"),
+    "emails": ("id", "contact_id", "address", "kind"),
+    "addresses": ("id", "contact_id", "kind", "line1", "city", "postal_code", "country"),
+    "cases": (
+        *("id", "case_number", "title", "contact_id", "status", "priority", "category", "owner", "due_at"),
+        *("escalation_level", "escalation_reason", "resolution", "created_at"),
+        *(c for c in ("resolved_at", "closed_at") if c in work.Case.__table__.c),  # when the schema has them
+    ),
+    "interactions": (
+        "id",
+        "channel",
+        "direction",
+        "queue",
+        "agent",
+        "address",
+        "contact_id",
+        "case_id",
+        "offered_at",
+        "answered_at",
+        "ended_at",
+        "wrap_up_ended_at",
+        "hold_seconds",
+        "disposition",
+        "first_contact_resolution",
+        "transfers",
+    ),
+    "notes": ("id", "contact_id", "subject", "body", "author", "created_at"),
+}
+_LIFECYCLE = len(COLUMNS["cases"]) > 13
+#: Table -> entity name in :class:`DemoCounts`.
+ENTITIES = {
+    "knowledge_articles": "knowledge_article",
+    "accounts": "account",
+    "contacts": "contact",
+    "phones": "phone",
+    "emails": "email",
+    "addresses": "address",
+    "cases": "case",
+    "interactions": "interaction",
+    "notes": "note",
+}
 
 
 @dataclass
@@ -53,287 +150,369 @@ class DemoCounts:
         self.counts[entity] = self.counts.get(entity, 0) + count
 
 
+def default_articles(customers: int) -> int:
+    """How many knowledge articles :func:`generate` makes when not told: a twentieth of the customers,
+    at least 5 and at most :data:`DEFAULT_MAX_ARTICLES`."""
+    return max(5, min(customers // 20, DEFAULT_MAX_ARTICLES))
+
+
+def generate(
+    target: SqlRepository | sa.Engine,
+    customers: int,
+    seed: int = 0,
+    *,
+    articles: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> DemoCounts:
+    """Add ``customers`` demo contacts (one in ten with an account) and their records, and
+    ``articles`` knowledge articles (default :func:`default_articles`).
+
+    ``progress(done, customers)`` is called after each batch of customers is committed.
+    """
+    engine = target.engine if isinstance(target, SqlRepository) else target
+    how_many = default_articles(customers) if articles is None else max(0, articles)
+    counts = DemoCounts({entity: 0 for entity in ENTITIES.values()})
+    tables = [t for t in COLUMNS if (t == "knowledge_articles" and how_many) or customers > 0]
+    with bulk_load(engine, tables) as load:
+        with load.conn.begin():
+            start = int(load.conn.exec_driver_sql("SELECT count(*) FROM contacts").scalar_one())
+        maker = _Maker(seed, start, load.time_suffix)
+        jobs: list[tuple[int, Callable[[], dict[str, list[tuple[Any, ...]]]]]] = [
+            (0, partial(maker.articles, min(BATCH, how_many - offset)))
+            for offset in range(0, how_many, BATCH)
+        ]
+        jobs += [
+            (
+                min(offset + BATCH, customers),
+                partial(maker.customers, start + offset, min(BATCH, customers - offset)),
+            )
+            for offset in range(0, customers, BATCH)
+        ]
+        # (making the next batch in a worker thread meanwhile was tried: it is slower, since the
+        # executemany binding the rows and the worker fight over the GIL)
+        for done, job in jobs:
+            batch = job()
+            _commit(load, batch)
+            for table, rows in batch.items():
+                counts.add(ENTITIES[table], len(rows))
+            if done and progress is not None:
+                progress(done, customers)
+    return counts
+
+
+def _commit(load: BulkLoad, batch: dict[str, list[tuple[Any, ...]]]) -> None:
+    with load.conn.begin():
+        for table, rows in batch.items():
+            load.insert(table, COLUMNS[table], rows)
+
+
+# ---------------------------------------------------------------------- pools
+
+
+def _ascii(text: str) -> str:
+    """``text`` as lower-case ASCII letters (diacritics dropped; other scripts give ``""``)."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(c for c in decomposed if "a" <= c <= "z")
+
+
 @dataclass
 class _Locale:
     region: str
     language: str
-    first: list[str]
-    last: list[str]
+    first: list[tuple[str, str]]  # (name, ASCII form for e-mail addresses)
+    last: list[tuple[str, str]]
+    companies: list[tuple[str, str | None]]  # (name, website)
     cities: list[str]
     streets: list[str]
     postcodes: list[str]
     prefix: str  # country code
     national: str  # an example mobile number's national digits
     keep: int  # how many leading national digits stay
+    span: int  # 10 ** (random digits)
 
 
 def _locale(name: str, seed: int) -> _Locale:
     fake = Faker(name)
     fake.seed_instance(seed)
-    region, language = LOCALES[name]
+    region, language, legal = LOCALES[name]
     example = phonenumbers.example_number_for_type(region, phonenumbers.PhoneNumberType.MOBILE)
     assert example is not None
     national = str(example.national_number)
+    keep = max(3, len(national) - 6)
+    companies: list[tuple[str, str | None]] = []
+    for _ in range(POOL // 2):
+        company = fake.company()
+        if legal and " " not in company:
+            company = f"{company} {legal}"
+        slug = _ascii(company.split(" ")[0])
+        companies.append((company, f"https://www.{slug}.example" if slug else None))
     return _Locale(
         region,
         language,
-        [fake.first_name() for _ in range(POOL)],
-        [fake.last_name() for _ in range(POOL)],
+        [(n, _ascii(n)) for n in (fake.first_name() for _ in range(POOL))],
+        [(n, _ascii(n)) for n in (fake.last_name() for _ in range(POOL))],
+        companies,
         [fake.city() for _ in range(POOL // 4)],
         [fake.street_address() for _ in range(POOL)],
         [fake.postcode() for _ in range(POOL // 4)],
         str(example.country_code),
         national,
-        max(3, len(national) - 6),
+        keep,
+        10 ** (len(national) - keep),
     )
 
 
-def _phone(rng: random.Random, loc: _Locale) -> tuple[str, str]:
-    """(as typed, E.164) of a random mobile number of the locale's country."""
-    tail = "".join(rng.choice("0123456789") for _ in range(len(loc.national) - loc.keep))
-    national = loc.national[: loc.keep] + tail
-    e164 = f"+{loc.prefix}{national}"
-    style = rng.randrange(3)
-    if style == 0:
-        typed = e164
-    elif style == 1:
-        typed = f"00{loc.prefix} {national[:3]} {national[3:]}"
-    else:
-        typed = f"+{loc.prefix} ({national[:2]}) {national[2:5]}-{national[5:]}"
-    return typed, e164
+class _Clock:
+    """Timestamp text (``YYYY-MM-DD HH:MM:SS.ffffff`` + the database's zone suffix) of seconds since
+    :data:`EPOCH`, from precomputed day and time-of-day strings."""
+
+    def __init__(self, suffix: str) -> None:
+        self.days: list[str] = []
+        self.times = [
+            f"{h:02d}:{m:02d}:{s:02d}.000000{suffix}" for h in range(24) for m in range(60) for s in range(60)
+        ]
+
+    def at(self, seconds: int) -> str:
+        day, rest = divmod(seconds, 86400)
+        days = self.days
+        if day >= len(days):
+            start = len(days)
+            days.extend(f"{(EPOCH + timedelta(days=d)).date()} " for d in range(start, day + 1000))
+        return days[day] + self.times[rest]
 
 
-def _uuid(rng: random.Random) -> str:
-    return str(uuid.UUID(int=rng.getrandbits(128), version=4))
+# ---------------------------------------------------------------------- rows
 
 
-def _batches(rows: list[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
-    for start in range(0, len(rows), BATCH):
-        yield rows[start : start + BATCH]
+class _Maker:
+    """Makes the rows of a run: ``seed`` and the first customer number fix them all."""
 
+    def __init__(self, seed: int, start: int, suffix: str) -> None:
+        self.rng = random.Random(seed if start == 0 else f"{seed}/{start}")
+        self.locales = [_locale(name, seed) for name in LOCALES]
+        self.clock = _Clock(suffix)
+        first_birthday = date(1940, 1, 1)
+        self.birthdays = [str(first_birthday + timedelta(days=d)) for d in range(0, 24_000, 3)]
+        self.agents = [f"agent{i}" for i in range(50)]
+        # cases, interactions and notes of the batch being made
+        self._cases: list[tuple[Any, ...]] = []
+        self._interactions: list[tuple[Any, ...]] = []
+        self._notes: list[tuple[Any, ...]] = []
 
-def generate(target: SqlRepository | sa.Engine, customers: int, seed: int = 0) -> DemoCounts:
-    """Add ``customers`` demo contacts (one in ten with an account) and their records."""
-    engine = target.engine if isinstance(target, SqlRepository) else target
-    rng = random.Random(seed)
-    locales = [_locale(name, seed) for name in LOCALES]
-    counts = DemoCounts()
-    articles = _articles(rng, max(5, customers // 20), seed)
-    with write_connection(engine) as conn:
-        with conn.begin():
-            if conn.dialect.name == "sqlite":  # a large page cache keeps the random-key indexes in memory
-                conn.exec_driver_sql("PRAGMA cache_size=-262144")
-            _insert(conn, work.KnowledgeArticle, articles)
-        counts.add("knowledge_article", len(articles))
-        for start in range(0, customers, BATCH):
-            tables = _customers(rng, locales, min(BATCH, customers - start), start)
-            with conn.begin():
-                for model, rows in tables:
-                    _insert(conn, model, rows)
-            for model, rows in tables:
-                counts.add(_ENTITY[model.__tablename__], len(rows))
-    return counts
+    def articles(self, count: int) -> dict[str, list[tuple[Any, ...]]]:
+        at, rnd = self.clock.at, self.rng.random
+        rows = [(*article, at(int(rnd() * 36_000_000))) for article in make_articles(self.rng, count)]
+        return {"knowledge_articles": rows}
 
-
-def _sqlite_time(value: datetime | None) -> str | None:
-    """``value`` as SQLAlchemy's SQLite DateTime stores it (naive UTC text)."""
-    if value is None:
-        return None
-    return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
-
-
-def _insert(conn: sa.Connection, model: Any, rows: list[dict[str, Any]]) -> None:
-    """Insert ``rows`` in one executemany (on SQLite straight through the driver, for speed)."""
-    if not rows:
-        return
-    table: sa.Table = model.__table__
-    if conn.dialect.name != "sqlite":
-        conn.execute(sa.insert(table), rows)
-        return
-    names = [column.name for column in table.columns]
-    times = [name for name in names if isinstance(table.c[name].type, sa.DateTime)]
-    for row in rows:
-        for name in times:
-            row[name] = _sqlite_time(row[name])
-    sql = f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})"
-    conn.exec_driver_sql(sql, [tuple(row[name] for name in names) for row in rows])
-
-
-_ENTITY = {
-    "accounts": "account",
-    "contacts": "contact",
-    "phones": "phone",
-    "emails": "email",
-    "addresses": "address",
-    "cases": "case",
-    "interactions": "interaction",
-    "notes": "note",
-}
-
-
-def _articles(rng: random.Random, count: int, seed: int) -> list[dict[str, Any]]:
-    fake = Faker(["en_US", "fi_FI", "ro_RO"])
-    fake.seed_instance(seed)
-    return [
-        {
-            "id": _uuid(rng),
-            "title": fake.sentence(nb_words=6).rstrip("."),
-            "body": fake.paragraph(nb_sentences=8),
-            "tags": ",".join(rng.sample(CATEGORIES, 2)),
-            "language": rng.choice(("en", "fi", "ro")),
-            "created_at": EPOCH,
-            "updated_at": None,
-        }
-        for _ in range(count)
-    ]
-
-
-def _customers(
-    rng: random.Random, locales: list[_Locale], count: int, start: int
-) -> list[tuple[Any, list[Any]]]:
-    accounts: list[dict[str, Any]] = []
-    contacts: list[dict[str, Any]] = []
-    phones: list[dict[str, Any]] = []
-    emails: list[dict[str, Any]] = []
-    addresses: list[dict[str, Any]] = []
-    cases: list[dict[str, Any]] = []
-    interactions: list[dict[str, Any]] = []
-    notes: list[dict[str, Any]] = []
-    for number in range(start, start + count):
-        loc = rng.choice(locales)
-        first, last = rng.choice(loc.first), rng.choice(loc.last)
-        full = f"{last}{first}" if loc.region == "CN" else f"{first} {last}"
-        account_id = None
-        if number % 10 == 0:
-            account_id = _uuid(rng)
-            accounts.append(
-                {
-                    "id": account_id,
-                    "name": f"{last} {rng.choice(('Oy', 'SRL', 'Ltd', 'Inc', 'GmbH', 'AB'))}",
-                    "account_number": f"ACC-{number:08d}",
-                    "preferred_language": loc.language,
-                    "segment": rng.choice(SEGMENTS),
-                    "website": None,
-                    "created_at": EPOCH,
-                }
+    def customers(self, first: int, count: int) -> dict[str, list[tuple[Any, ...]]]:
+        """The rows of customers ``first`` to ``first + count - 1``, per table."""
+        rng, rnd, bits, at = self.rng, self.rng.random, self.rng.getrandbits, self.clock.at
+        locales, birthdays = self.locales, self.birthdays
+        accounts: list[tuple[Any, ...]] = []
+        contacts: list[tuple[Any, ...]] = []
+        phones: list[tuple[Any, ...]] = []
+        emails: list[tuple[Any, ...]] = []
+        addresses: list[tuple[Any, ...]] = []
+        base = _EPOCH_MS >> 4
+        for number in range(first, first + count):
+            # ids: a UUIDv7 per record, its millisecond field (number * 16 + slot) ordered by number
+            h = f"{base + number:011x}"
+            head = f"{h[:8]}-{h[8:]}"
+            r = bits(74)
+            tail = f"-7{r >> 62:03x}-{0x8000 | (r >> 48) & 0x3FFF:04x}-{r & 0xFFFFFFFFFFFF:012x}"
+            loc = locales[int(rnd() * 7)]
+            first_name, first_ascii = loc.first[int(rnd() * POOL)]
+            last_name, last_ascii = loc.last[int(rnd() * POOL)]
+            full = f"{last_name}{first_name}" if loc.language == "zh" else f"{first_name} {last_name}"
+            account_id = None
+            if number % 10 == 0:
+                account_id = head + "0" + tail
+                company, website = loc.companies[int(rnd() * len(loc.companies))]
+                accounts.append(
+                    (
+                        account_id,
+                        company,
+                        f"ACC-{number:08d}",
+                        loc.language,
+                        SEGMENTS[int(rnd() * 5)],
+                        website,
+                        at(number),
+                    )
+                )
+            contact_id = head + "1" + tail
+            birthday = birthdays[int(rnd() * len(birthdays))] if rnd() < 0.8 else None
+            contacts.append(
+                (
+                    contact_id,
+                    first_name,
+                    last_name,
+                    full,
+                    account_id,
+                    loc.language,
+                    SEGMENTS[int(rnd() * 5)],
+                    birthday,
+                    at(number),
+                )
             )
-        contact_id = _uuid(rng)
-        contacts.append(
-            {
-                "id": contact_id,
-                "first_name": first,
-                "last_name": last,
-                "full_name": full,
-                "account_id": account_id,
-                "preferred_language": loc.language,
-                "segment": rng.choice(SEGMENTS),
-                "birth_date": None,
-                "created_at": EPOCH + timedelta(seconds=number),
-            }
-        )
-        owner = {"account_id": None, "contact_id": contact_id}
-        for kind in ("mobile", "work", "home")[: rng.randint(1, 3)]:
-            phone_loc = loc if kind == "mobile" or rng.random() < 0.7 else rng.choice(locales)
-            typed, e164 = _phone(rng, phone_loc)
-            phones.append({"id": _uuid(rng), **owner, "number": typed, "e164": e164, "kind": kind})
-        emails.append(
-            {"id": _uuid(rng), **owner, "address": f"customer{number}@example.com", "kind": "personal"}
-        )
-        addresses.append(
-            {
-                "id": _uuid(rng),
-                **owner,
-                "kind": "postal",
-                "line1": rng.choice(loc.streets),
-                "line2": None,
-                "city": rng.choice(loc.cities),
-                "postal_code": rng.choice(loc.postcodes),
-                "region": None,
-                "country": loc.region,
-            }
-        )
-        _work(rng, number, owner, cases, interactions, notes)
-    return [
-        (Account, accounts),
-        (Contact, contacts),
-        (Phone, phones),
-        (Email, emails),
-        (Address, addresses),
-        (work.Case, cases),
-        (work.Interaction, interactions),
-        (work.Note, notes),
-    ]
+            e164s = []
+            for slot, kind in enumerate(("mobile", "work", "home")[: 1 + int(rnd() * 3)]):
+                ploc = loc if slot == 0 or rnd() < 0.7 else locales[int(rnd() * 7)]
+                typed, e164 = _phone(rnd, ploc)
+                e164s.append(e164)
+                phones.append((head + _HEX[2 + slot] + tail, contact_id, typed, e164, kind))
+            mailbox = (
+                f"{first_ascii}.{last_ascii}{number}" if first_ascii and last_ascii else f"customer{number}"
+            )
+            email = f"{mailbox}@{MAIL_DOMAINS[number & 3]}"
+            emails.append((head + "5" + tail, contact_id, email, "personal"))
+            addresses.append(
+                (
+                    head + "6" + tail,
+                    contact_id,
+                    "postal",
+                    loc.streets[int(rnd() * POOL)],
+                    loc.cities[int(rnd() * len(loc.cities))],
+                    loc.postcodes[int(rnd() * len(loc.postcodes))],
+                    loc.region,
+                )
+            )
+            self._work(rng, number, head, tail, contact_id, e164s[0], email)
+        tables = {
+            "accounts": accounts,
+            "contacts": contacts,
+            "phones": phones,
+            "emails": emails,
+            "addresses": addresses,
+        }
+        tables.update(self._done_work())
+        return tables
+
+    def _done_work(self) -> dict[str, list[tuple[Any, ...]]]:
+        out = {"cases": self._cases, "interactions": self._interactions, "notes": self._notes}
+        self._cases, self._interactions, self._notes = [], [], []
+        return out
+
+    def _work(
+        self, rng: random.Random, number: int, head: str, tail: str, contact_id: str, phone: str, email: str
+    ) -> None:
+        rnd, at, agents = rng.random, self.clock.at, self.agents
+        case_ids: list[str | None] = [None]
+        for index in range(int(rnd() * 3)):
+            case_id = head + _HEX[7 + index] + tail
+            case_ids.append(case_id)
+            status = work.CASE_STATUSES[int(rnd() * 4)]
+            category = CATEGORIES[int(rnd() * 6)]
+            titles = CASE_TITLES[category]
+            opened = int(rnd() * 36_000_000)
+            escalated = rnd() < 0.1
+            done = status in ("resolved", "closed")
+            row: tuple[Any, ...] = (
+                case_id,
+                f"CAS-{number:08d}-{index}",
+                titles[int(rnd() * len(titles))],
+                contact_id,
+                status,
+                work.CASE_PRIORITIES[int(rnd() * 4)],
+                category,
+                agents[int(rnd() * 50)],
+                at(opened + 259_200),
+                1 if escalated else 0,
+                "Customer asked for a supervisor" if escalated else None,
+                "Answered" if done else None,
+                at(opened),
+            )
+            if _LIFECYCLE:
+                finished = at(opened + 3600 + int(rnd() * 400_000)) if done else None
+                row += (finished, finished if status == "closed" else None)
+            self._cases.append(row)
+        for slot in range(int(rnd() * 4)):
+            channel = work.CHANNELS[int(rnd() * 5)]
+            offered = int(rnd() * 36_000_000)
+            answered = offered + 5 + int(rnd() * 295)
+            ended = answered + 30 + int(rnd() * 1170)
+            address = phone if channel in ("phone", "sms") else email if channel == "email" else None
+            self._interactions.append(
+                (
+                    head + _HEX[9 + slot] + tail,
+                    channel,
+                    work.DIRECTIONS[int(rnd() * 2)],
+                    QUEUES[int(rnd() * 3)],
+                    agents[int(rnd() * 50)],
+                    address,
+                    contact_id,
+                    case_ids[int(rnd() * len(case_ids))],
+                    at(offered),
+                    at(answered),
+                    at(ended),
+                    at(ended + int(rnd() * 120)),
+                    int(rnd() * 90),
+                    DISPOSITIONS[int(rnd() * 5)],
+                    rnd() < 0.6,
+                    int(rnd() * 3),
+                )
+            )
+        if rnd() < 0.5:
+            self._notes.append(
+                (
+                    head + "c" + tail,
+                    contact_id,
+                    "Customer preference",
+                    NOTES[int(rnd() * len(NOTES))],
+                    agents[int(rnd() * 50)],
+                    at(number),
+                )
+            )
 
 
-def _work(
-    rng: random.Random,
-    number: int,
-    owner: dict[str, Any],
-    cases: list[dict[str, Any]],
-    interactions: list[dict[str, Any]],
-    notes: list[dict[str, Any]],
-) -> None:
-    case_ids: list[str | None] = [None]
-    for index in range(rng.randint(0, 2)):
-        case_id = _uuid(rng)
-        case_ids.append(case_id)
-        status = rng.choice(work.CASE_STATUSES)
-        opened = EPOCH + timedelta(minutes=rng.randrange(600_000))
-        cases.append(
-            {
-                "id": case_id,
-                "case_number": f"CAS-{number:08d}-{index}",
-                "title": f"{rng.choice(CATEGORIES).title()} question",
-                "description": None,
-                **owner,
-                "status": status,
-                "priority": rng.choice(work.CASE_PRIORITIES),
-                "category": rng.choice(CATEGORIES),
-                "owner": f"agent{rng.randrange(50)}",
-                "due_at": opened + timedelta(days=3),
-                "escalation_level": 0,
-                "escalation_reason": None,
-                "resolution": "Answered" if status in ("resolved", "closed") else None,
-                "created_at": opened,
-                "updated_at": None,
-            }
+def _phone(rnd: Callable[[], float], loc: _Locale) -> tuple[str, str]:
+    """(as typed, E.164) of a random mobile number of the locale's country."""
+    width = len(loc.national) - loc.keep
+    national = f"{loc.national[: loc.keep]}{int(rnd() * loc.span):0{width}d}"
+    e164 = f"+{loc.prefix}{national}"
+    style = int(rnd() * 3)
+    if style == 0:
+        return e164, e164
+    if style == 1:
+        return f"00{loc.prefix} {national[:3]} {national[3:]}", e164
+    return f"+{loc.prefix} ({national[:2]}) {national[2:5]}-{national[5:]}", e164
+
+
+#: The knowledge search's own tables (not models; see :mod:`usd_desktop.data.knowledge`).
+KNOWLEDGE_INDEX = ("knowledge_terms", "knowledge_fts", "knowledge_docs", "knowledge_dirty")
+
+
+def count_customers(target: SqlRepository | sa.Engine) -> int:
+    """How many accounts and contacts the database holds."""
+    engine = target.engine if isinstance(target, SqlRepository) else target
+    with engine.connect() as conn:
+        return int(
+            conn.exec_driver_sql(
+                "SELECT (SELECT count(*) FROM accounts) + (SELECT count(*) FROM contacts)"
+            ).scalar_one()
         )
-    for _ in range(rng.randint(0, 3)):
-        offered = EPOCH + timedelta(minutes=rng.randrange(600_000))
-        answered = offered + timedelta(seconds=rng.randrange(5, 300))
-        ended = answered + timedelta(seconds=rng.randrange(30, 1200))
-        interactions.append(
-            {
-                "id": _uuid(rng),
-                "channel": rng.choice(work.CHANNELS),
-                "direction": rng.choice(work.DIRECTIONS),
-                "subject": None,
-                "queue": rng.choice(("general", "billing", "support")),
-                "agent": f"agent{rng.randrange(50)}",
-                "address": None,
-                **owner,
-                "case_id": rng.choice(case_ids),
-                "offered_at": offered,
-                "answered_at": answered,
-                "ended_at": ended,
-                "wrap_up_ended_at": ended + timedelta(seconds=rng.randrange(0, 120)),
-                "hold_seconds": rng.randrange(0, 90),
-                "disposition": rng.choice(DISPOSITIONS),
-                "first_contact_resolution": rng.random() < 0.6,
-                "transfers": rng.randrange(0, 3),
-            }
-        )
-    if rng.random() < 0.5:
-        notes.append(
-            {
-                "id": _uuid(rng),
-                **owner,
-                "case_id": None,
-                "interaction_id": None,
-                "subject": "Customer preference",
-                "body": rng.choice(("Prefers e-mail.", "Call after 16:00.", "Speaks slowly, be patient.")),
-                "author": f"agent{rng.randrange(50)}",
-                "created_at": EPOCH,
-                "updated_at": None,
-            }
-        )
+
+
+def empty_service_desk(target: SqlRepository | sa.Engine) -> None:
+    """Delete every service-desk record: customers and their details, work records, campaigns,
+    knowledge articles and the knowledge index (PostgreSQL ``TRUNCATE``; SQLite ``DELETE`` with the
+    foreign keys left unchecked meanwhile, since every table referring to another is emptied too)."""
+    engine = target.engine if isinstance(target, SqlRepository) else target
+    with write_connection(engine) as conn:
+        existing = set(sa.inspect(conn).get_table_names())
+        tables = [t.name for t in reversed(Base.metadata.sorted_tables) if t.name in existing]
+        tables += [t for t in KNOWLEDGE_INDEX if t in existing]
+        conn.rollback()  # the inspection began a transaction
+        if engine.dialect.name == "postgresql":
+            with conn.begin():
+                conn.exec_driver_sql(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY")
+            return
+        driver = conn.connection.driver_connection
+        assert driver is not None
+        checks = driver.execute("PRAGMA foreign_keys").fetchone()[0]
+        driver.execute("PRAGMA foreign_keys=OFF")
+        try:
+            with conn.begin():
+                for table in tables:  # knowledge_dirty last: deleting articles queues them there
+                    conn.exec_driver_sql(f"DELETE FROM {table}")
+        finally:
+            driver.execute(f"PRAGMA foreign_keys={int(checks)}")

@@ -24,6 +24,7 @@ another client) are queued by triggers in ``knowledge_dirty`` and indexed by the
 from __future__ import annotations
 
 import re
+import threading
 import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -49,6 +50,10 @@ MAX_TERMS = 400
 TERM_LENGTH = 64
 #: Advisory lock key held on PostgreSQL while queued articles are indexed.
 INDEX_LOCK = 0x55_53_44_4B  # "USDK"
+#: Articles indexed per transaction.
+CHUNK = 500
+#: The most articles a search indexes itself before searching; a bigger backlog is the background's.
+SEARCH_SYNC_LIMIT = CHUNK
 
 _WORD = re.compile(r"[^\W_]+")
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]")
@@ -123,23 +128,44 @@ class KnowledgeSearch:
             )
         return self.sync()
 
-    def sync(self) -> int:
-        """Index the articles queued since the last search; returns how many were (re)indexed."""
-        with self.engine.connect() as conn:
-            if conn.execute(sa.text("SELECT 1 FROM knowledge_dirty LIMIT 1")).first() is None:
-                return 0
-        with write_connection(self.engine) as conn, conn.begin():
-            if self.postgresql:
-                conn.execute(sa.select(sa.func.pg_advisory_xact_lock(INDEX_LOCK)))
-            ids = list(conn.execute(sa.text("SELECT article_id FROM knowledge_dirty")).scalars())
-            count = 0
-            for start in range(0, len(ids), 500):
-                count += self._index(conn, ids[start : start + 500])
-            conn.execute(sa.text("DELETE FROM knowledge_dirty"))
+    def sync(self, *, limit: int | None = None, stop: threading.Event | None = None) -> int:
+        """Index the articles queued since the last sync; returns how many were (re)indexed.
+
+        Work goes in chunks of :data:`CHUNK` articles, each its own short transaction, so writers
+        (notes, forms) never wait behind a bulk index, and a search sees each chunk as it lands.
+        ``limit`` stops after about that many articles (a search indexes only a small backlog
+        itself); ``stop`` is checked between chunks (the desktop closing).
+        """
+        count = 0
+        while limit is None or count < limit:
+            if stop is not None and stop.is_set():
+                break
+            with write_connection(self.engine) as conn, conn.begin():
+                if self.postgresql:
+                    conn.execute(sa.select(sa.func.pg_advisory_xact_lock(INDEX_LOCK)))
+                ids = list(
+                    conn.execute(
+                        sa.text("SELECT article_id FROM knowledge_dirty ORDER BY article_id LIMIT :n"),
+                        {"n": CHUNK},
+                    ).scalars()
+                )
+                if not ids:
+                    break
+                count += self._index(conn, ids)
+                batch: sa.BindParameter[list[str]] = sa.bindparam("ids", expanding=True)
+                conn.execute(
+                    sa.text("DELETE FROM knowledge_dirty WHERE article_id IN :ids").bindparams(batch),
+                    {"ids": ids},
+                )
         if count >= ANALYZE_AFTER:  # fresh statistics after a bulk load, or the planner guesses badly
             with write_connection(self.engine) as conn, conn.begin():
                 conn.execute(sa.text("ANALYZE knowledge_terms" if self.postgresql else "ANALYZE"))
         return count
+
+    def pending(self) -> int:
+        """How many articles wait to be indexed."""
+        with self.engine.connect() as conn:
+            return int(conn.execute(sa.text("SELECT count(*) FROM knowledge_dirty")).scalar_one())
 
     def _index(self, conn: sa.Connection, ids: list[str]) -> int:
         batch: sa.BindParameter[list[str]] = sa.bindparam("ids", expanding=True)
@@ -223,7 +249,8 @@ class KnowledgeSearch:
         tokens = list(dict.fromkeys(t[:TERM_LENGTH] for t in words(query)))
         if not tokens or limit <= 0:
             return []
-        self.sync()
+        if self.pending() <= SEARCH_SYNC_LIMIT:  # a bigger backlog is being indexed in the background
+            self.sync()
         prefix = tokens[-1] if not query[-1:].isspace() else None
         keys = {t: phonetic_key(t) for t in tokens}
         found: dict[int, _Candidate] = {}

@@ -4,20 +4,25 @@ Forms and searches stay generic by reading this instead of the models. It is mad
 tables (:mod:`usd_desktop.data.models`, :mod:`usd_desktop.data.models_work`): a column's type
 gives the field type, ``nullable``/defaults the required flag, ``info`` the label and option set,
 a foreign key the entity it looks up. A configuration may add values to an option set
-(:func:`build_entities` with ``extra_options``), e.g. case statuses.
+(:func:`build_entities` with ``extra_options``), e.g. case statuses, and custom fields
+(``custom_fields``): those are :class:`FieldMeta` with ``custom`` set, kept in the record's JSON
+``custom`` column (:data:`~usd_desktop.data.models.CUSTOM`), which is no field itself.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import sqlalchemy as sa
 
 from usd_desktop.data import models_work as work
 from usd_desktop.data.errors import DataError
-from usd_desktop.data.models import Account, Address, Base, Contact, Email, Phone
+from usd_desktop.data.models import CUSTOM, Account, Address, Base, Contact, Email, Phone
+
+if TYPE_CHECKING:
+    from usd_desktop.config.schema_data import CustomField
 
 FieldType = Literal["string", "text", "integer", "float", "boolean", "datetime", "date", "lookup"]
 
@@ -50,6 +55,7 @@ class FieldMeta:
     max_length: int | None = None
     lookup: str | None = None  # the entity a lookup field refers to
     read_only: bool = False
+    custom: bool = False  # a configuration's custom field, kept in the record's ``custom`` JSON
 
 
 @dataclass(frozen=True)
@@ -67,8 +73,16 @@ class EntityMeta:
         return found
 
     def column(self, name: str) -> sa.Column[object]:
-        self.field(name)
+        """The table column of the built-in field ``name`` (a custom field has none: see
+        :func:`usd_desktop.data.search.field_expression`)."""
+        if self.field(name).custom:
+            raise DataError(f"entity {self.name!r}, field {name!r} is a custom field: it has no column")
         return self.table.c[name]
+
+    @property
+    def custom_fields(self) -> list[FieldMeta]:
+        """The configuration's custom fields of the entity."""
+        return [f for f in self.fields.values() if f.custom]
 
 
 def _field_type(column: sa.Column[object]) -> FieldType:
@@ -110,22 +124,53 @@ def _field(entity: str, column: sa.Column[object], extra: Iterable[str]) -> Fiel
     )
 
 
+def custom_field(spec: CustomField) -> FieldMeta:
+    """The metadata of a configuration's custom field."""
+    return FieldMeta(
+        name=spec.name,
+        label=spec.label or spec.name,
+        type=spec.type,
+        required=spec.required,
+        options=tuple(dict.fromkeys(spec.options)),
+        max_length=spec.max_length,
+        custom=True,
+    )
+
+
 def build_entities(
     extra_options: Mapping[str, Mapping[str, Iterable[str]]] | None = None,
+    custom_fields: Iterable[CustomField] = (),
 ) -> dict[str, EntityMeta]:
-    """The metadata of every entity; ``extra_options[entity][field]`` adds option-set values."""
+    """The metadata of every entity.
+
+    ``extra_options[entity][field]`` adds option-set values; ``custom_fields`` adds fields. An
+    unknown entity or field, or a custom field named like a built-in one, raises :class:`DataError`
+    (:meth:`usd_desktop.data.repository.SqlRepository.configure` reports and skips those instead).
+    """
     extra = extra_options or {}
     for entity, by_field in extra.items():
         if entity not in MODELS:
             raise DataError(f"extra options for unknown entity {entity!r}")
         for name in by_field:
-            if name not in MODELS[entity].__table__.c:
+            if name not in MODELS[entity].__table__.c or name == CUSTOM:
                 raise DataError(f"extra options for unknown field {name!r} of entity {entity!r}")
+    added: dict[str, dict[str, FieldMeta]] = {}
+    for spec in custom_fields:
+        if spec.entity not in MODELS:
+            raise DataError(f"custom field {spec.name!r} of unknown entity {spec.entity!r}")
+        if spec.name in MODELS[spec.entity].__table__.c:
+            raise DataError(
+                f"custom field {spec.name!r} of entity {spec.entity!r} clashes with a built-in field"
+            )
+        added.setdefault(spec.entity, {})[spec.name] = custom_field(spec)
     out: dict[str, EntityMeta] = {}
     for name, model in MODELS.items():
         table = model.__table__
         assert isinstance(table, sa.Table)
-        fields = {c.name: _field(name, c, extra.get(name, {}).get(c.name, ())) for c in table.columns}
+        options = extra.get(name, {})
+        columns = [c for c in table.columns if c.name != CUSTOM]
+        fields = {c.name: _field(name, c, options.get(c.name, ())) for c in columns}
+        fields.update(added.get(name, {}))
         primary = next((c.name for c in table.columns if c.info.get("primary_name")), "id")
         out[name] = EntityMeta(name, table, primary, fields)
     return out
@@ -142,4 +187,4 @@ def entity(name: str, entities: Mapping[str, EntityMeta] = ENTITIES) -> EntityMe
     return found
 
 
-__all__ = ["ENTITIES", "MODELS", "EntityMeta", "FieldMeta", "build_entities", "entity"]
+__all__ = ["ENTITIES", "MODELS", "EntityMeta", "FieldMeta", "build_entities", "custom_field", "entity"]

@@ -7,6 +7,10 @@ interactions, notes, knowledge, campaigns) are in :mod:`usd_desktop.data.models_
 
 A phone, e-mail or postal address belongs to an account or to a contact (one of the two keys is
 set). Phones keep the number as typed and its E.164 form, indexed for caller lookup.
+
+Every record also has a ``custom`` JSON column (:data:`CUSTOM`): the values of the custom fields a
+configuration adds (:class:`usd_desktop.config.schema_data.CustomField`), keyed by field name. It is
+not a field itself: the metadata shows each custom field instead.
 """
 
 from __future__ import annotations
@@ -30,6 +34,8 @@ SEGMENTS = ("consumer", "small_business", "enterprise", "public_sector", "vip")
 PHONE_KINDS = ("mobile", "work", "home", "fax", "other")
 EMAIL_KINDS = ("work", "personal", "other")
 ADDRESS_KINDS = ("postal", "billing", "shipping", "visiting")
+#: The column holding a record's custom-field values (a JSON object; NULL: none).
+CUSTOM = "custom"
 
 
 def new_id() -> str:
@@ -63,6 +69,11 @@ def created() -> Mapped[datetime]:
     return mapped_column(sa.DateTime(timezone=True), default=utcnow, info=info("Created on"))
 
 
+def custom_values() -> Mapped[dict[str, Any] | None]:
+    """The record's custom-field values (see :data:`CUSTOM`)."""
+    return mapped_column(CUSTOM, sa.JSON(none_as_null=True), nullable=True, info=info("Custom fields"))
+
+
 def account_key(ondelete: str = "CASCADE") -> Mapped[str | None]:
     """The account a record belongs to (or ``None``)."""
     return mapped_column(sa.ForeignKey("accounts.id", ondelete=ondelete), index=True, info=info("Account"))
@@ -84,6 +95,7 @@ class Account(Base):
     segment: Mapped[str | None] = mapped_column(sa.String(40), info=info("Segment", options=SEGMENTS))
     website: Mapped[str | None] = mapped_column(sa.String(300), info=info("Website"))
     created_at: Mapped[datetime] = created()
+    custom: Mapped[dict[str, Any] | None] = custom_values()
 
 
 class Contact(Base):
@@ -101,6 +113,7 @@ class Contact(Base):
     segment: Mapped[str | None] = mapped_column(sa.String(40), info=info("Segment", options=SEGMENTS))
     birth_date: Mapped[date | None] = mapped_column(sa.Date, info=info("Birth date"))
     created_at: Mapped[datetime] = created()
+    custom: Mapped[dict[str, Any] | None] = custom_values()
 
 
 class Phone(Base):
@@ -113,6 +126,7 @@ class Phone(Base):
     number: Mapped[str] = mapped_column(sa.String(64), info=info("Number", primary_name=True))
     e164: Mapped[str | None] = mapped_column(sa.String(20), index=True, info=info("E.164 number"))
     kind: Mapped[str] = mapped_column(sa.String(20), default="mobile", info=info("Kind", options=PHONE_KINDS))
+    custom: Mapped[dict[str, Any] | None] = custom_values()
 
 
 class Email(Base):
@@ -124,6 +138,7 @@ class Email(Base):
     contact_id: Mapped[str | None] = contact_key()
     address: Mapped[str] = mapped_column(sa.String(320), index=True, info=info("Address", primary_name=True))
     kind: Mapped[str] = mapped_column(sa.String(20), default="work", info=info("Kind", options=EMAIL_KINDS))
+    custom: Mapped[dict[str, Any] | None] = custom_values()
 
 
 class Address(Base):
@@ -142,3 +157,4 @@ class Address(Base):
     postal_code: Mapped[str | None] = mapped_column(sa.String(20), info=info("Postal code"))
     region: Mapped[str | None] = mapped_column(sa.String(100), info=info("Region"))
     country: Mapped[str | None] = mapped_column(sa.String(2), info=info("Country (ISO 3166)"))
+    custom: Mapped[dict[str, Any] | None] = custom_values()

@@ -2,17 +2,20 @@
 
 A case or an interaction is for a customer (an account or a contact key). A case's ``status`` is
 text checked against the option set (the built-in statuses plus any a configuration adds, see
-:class:`usd_desktop.data.repository.SqlRepository`), so adding a status needs no migration.
+:class:`usd_desktop.data.repository.SqlRepository`), so adding a status needs no migration. Its
+lifecycle times (``escalated_at``, ``resolved_at``, ``closed_at``) are set by
+:mod:`usd_desktop.data.lifecycle`.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from usd_desktop.data.models import Base, account_key, contact_key, created, info, pk
+from usd_desktop.data.models import Base, account_key, contact_key, created, custom_values, info, pk
 
 CASE_STATUSES = ("open", "resolved", "closed", "needs_follow_up")
 CASE_PRIORITIES = ("low", "normal", "high", "urgent")
@@ -48,8 +51,14 @@ class Case(Base):
     escalation_level: Mapped[int] = mapped_column(sa.Integer, default=0, info=info("Escalation level"))
     escalation_reason: Mapped[str | None] = mapped_column(sa.Text, info=info("Escalation reason"))
     resolution: Mapped[str | None] = mapped_column(sa.Text, info=info("Resolution"))
+    next_steps: Mapped[str | None] = mapped_column(sa.Text, info=info("Next steps given to the customer"))
+    promised_by: Mapped[datetime | None] = when("Time frame promised to the customer")
+    escalated_at: Mapped[datetime | None] = when("Escalated on")
+    resolved_at: Mapped[datetime | None] = when("Resolved on")
+    closed_at: Mapped[datetime | None] = when("Closed on")
     created_at: Mapped[datetime] = created()
     updated_at: Mapped[datetime | None] = when("Updated on")
+    custom: Mapped[dict[str, Any] | None] = custom_values()
 
 
 class Interaction(Base):
@@ -80,6 +89,7 @@ class Interaction(Base):
         sa.Boolean, default=False, info=info("First-contact resolution")
     )
     transfers: Mapped[int] = mapped_column(sa.Integer, default=0, info=info("Transfers"))
+    custom: Mapped[dict[str, Any] | None] = custom_values()
 
 
 class Note(Base):
@@ -100,6 +110,7 @@ class Note(Base):
     author: Mapped[str | None] = mapped_column(sa.String(100), info=info("Author"))
     created_at: Mapped[datetime] = created()
     updated_at: Mapped[datetime | None] = when("Updated on")
+    custom: Mapped[dict[str, Any] | None] = custom_values()
 
 
 class KnowledgeArticle(Base):
@@ -113,6 +124,7 @@ class KnowledgeArticle(Base):
     language: Mapped[str] = mapped_column(sa.String(16), default="en", index=True, info=info("Language"))
     created_at: Mapped[datetime] = created()
     updated_at: Mapped[datetime | None] = when("Updated on")
+    custom: Mapped[dict[str, Any] | None] = custom_values()
 
 
 class Campaign(Base):
@@ -127,6 +139,7 @@ class Campaign(Base):
     starts_at: Mapped[datetime | None] = when("Starts")
     ends_at: Mapped[datetime | None] = when("Ends")
     max_attempts: Mapped[int] = mapped_column(sa.Integer, default=3, info=info("Most attempts"))
+    custom: Mapped[dict[str, Any] | None] = custom_values()
 
 
 class CallListEntry(Base):
@@ -146,3 +159,4 @@ class CallListEntry(Base):
     attempts: Mapped[int] = mapped_column(sa.Integer, default=0, info=info("Attempts"))
     callback_at: Mapped[datetime | None] = when("Call back at", index=True)
     last_result: Mapped[str | None] = mapped_column(sa.String(100), info=info("Last result"))
+    custom: Mapped[dict[str, Any] | None] = custom_values()

@@ -6,25 +6,43 @@ Filter values may hold replacement parameters, rendered with
 ``contains`` the whole value is literal text (``%``, ``_`` and the escape character are escaped);
 for ``like`` the value as written is the pattern, but whatever a replacement parameter puts in
 is escaped, so a caller's data cannot widen the match. Text matching ignores case.
+
+A custom field (kept in the record's JSON ``custom`` column) is filtered, sorted and returned
+through :func:`field_expression`: the value extracted from the JSON and cast to the field's type
+(numbers compare as numbers; on PostgreSQL datetimes and dates are cast to their types, on SQLite
+they stay the ISO text they are kept as, which sorts the same).
 """
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeEngine
 
 from usd_desktop.config.schema_searches import EntitySearch, SearchFilter
 from usd_desktop.core import replacement
 from usd_desktop.core.replacement import Token
 from usd_desktop.data.errors import DataError
 from usd_desktop.data.metadata import EntityMeta, entity
-from usd_desktop.data.values import coerce
+from usd_desktop.data.models import CUSTOM
+from usd_desktop.data.values import coerce, iso_datetime
 
 ESCAPE = "/"
 _TEXT_TYPES = ("string", "text", "lookup")
+_COMPARE = {
+    "eq": operator.eq,
+    "ne": operator.ne,
+    "lt": operator.lt,
+    "le": operator.le,
+    "gt": operator.gt,
+    "ge": operator.ge,
+}
 
 
 @dataclass(frozen=True)
@@ -33,6 +51,64 @@ class SearchResult:
 
     rows: list[dict[str, Any]] = field(default_factory=list)
     total: int = 0
+
+
+class JsonTime(sa.types.TypeDecorator[Any]):
+    """A custom datetime or date field's value: the SQL type on PostgreSQL, the ISO text on SQLite.
+
+    Bound values are converted the same way, so a comparison is between like values on both.
+    """
+
+    impl = sa.String
+    cache_ok = True
+
+    def __init__(self, kind: str) -> None:
+        super().__init__()
+        self.kind = kind
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        if dialect.name == "postgresql":
+            typed: TypeEngine[Any] = sa.DateTime(timezone=True) if self.kind == "datetime" else sa.Date()
+            return dialect.type_descriptor(typed)
+        return dialect.type_descriptor(sa.String())
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
+        if dialect.name == "postgresql" or not isinstance(value, date):
+            return value
+        if isinstance(value, datetime):
+            return iso_datetime(value) if self.kind == "datetime" else value.date().isoformat()
+        return value.isoformat()
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Any:
+        if not isinstance(value, str):
+            return value
+        try:
+            if self.kind == "datetime":
+                return datetime.fromisoformat(value)
+            return date.fromisoformat(value)
+        except ValueError:
+            return value
+
+
+def field_expression(meta: EntityMeta, name: str) -> sa.ColumnElement[Any]:
+    """The SQL expression of field ``name``: its column, or a custom field's typed JSON value."""
+    fmeta = meta.field(name)
+    if not fmeta.custom:
+        return meta.table.c[name]
+    value = meta.table.c[CUSTOM][name]
+    kind = fmeta.type
+    out: sa.ColumnElement[Any]
+    if kind == "integer":
+        out = sa.cast(value.as_string(), sa.BigInteger)
+    elif kind == "float":
+        out = value.as_float()
+    elif kind == "boolean":
+        out = value.as_boolean()
+    elif kind in ("datetime", "date"):
+        out = sa.cast(value.as_string(), JsonTime(kind))
+    else:
+        out = value.as_string()
+    return out
 
 
 def escape_like(text: str) -> str:
@@ -63,7 +139,7 @@ def render_pattern(template: str, data: Mapping[str, Any]) -> str:
 
 def condition(meta: EntityMeta, flt: SearchFilter, data: Mapping[str, Any]) -> sa.ColumnElement[bool]:
     """One filter as a SQL expression with bound values."""
-    column = meta.column(flt.field)
+    column = field_expression(meta, flt.field)
     fmeta = meta.fields[flt.field]
     op = flt.operator
     if op == "null":
@@ -86,15 +162,8 @@ def condition(meta: EntityMeta, flt: SearchFilter, data: Mapping[str, Any]) -> s
     value = coerce(meta, fmeta, text, check=False)
     if value is None:  # pragma: no cover - text never coerces to None
         return column.is_(None)
-    comparisons: dict[str, sa.ColumnElement[bool]] = {
-        "eq": column == value,
-        "ne": column != value,
-        "lt": column < value,
-        "le": column <= value,
-        "gt": column > value,
-        "ge": column >= value,
-    }
-    expression = comparisons[op]
+    # a bound value of the field's type (a boolean too: SQLAlchemy compares bare True/False only with =)
+    expression: sa.ColumnElement[bool] = _COMPARE[op](column, sa.literal(value, column.type))
     if op == "ne":  # SQL's NULL <> x is unknown; a record without the value is "not equal"
         return sa.or_(expression, column.is_(None))
     return expression
@@ -114,9 +183,10 @@ def statements(
     if conditions:
         where = sa.and_(*conditions) if search.match == "all" else sa.or_(*conditions)
     names = list(dict.fromkeys(["id", *(search.columns or [meta.primary_name])]))
-    columns = [meta.column(name) for name in names]
+    columns = [field_expression(meta, name).label(name) for name in names]
     order = [
-        meta.column(key.field).desc() if key.descending else meta.column(key.field) for key in search.order_by
+        field_expression(meta, key.field).desc() if key.descending else field_expression(meta, key.field)
+        for key in search.order_by
     ]
     rows = sa.select(*columns).order_by(*order, meta.table.c.id)
     count = sa.select(sa.func.count()).select_from(meta.table)

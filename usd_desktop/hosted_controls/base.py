@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from usd_desktop.config.schema import HostedControl as HostedControlDef
     from usd_desktop.core.context import Session
     from usd_desktop.core.dispatcher import CallContext, Dispatcher
+    from usd_desktop.data.services import DataServices
 
 #: Actions every control type accepts (USD: Close, FireEvent, MoveToPanel, SetSize, default, and
 #: the ExecuteOn* family, which the dispatcher intercepts).
@@ -86,6 +87,10 @@ class ControlEnvironment(Protocol):
     @property
     def host(self) -> DesktopHost: ...
     def settings_store(self) -> SettingsStore: ...
+    @property
+    def data(self) -> DataServices | None:
+        """The service-desk records (``None`` when the desktop runs without a data source)."""
+        ...
     def spawn(self, coro: Awaitable[Any], *, session: Session | None = None) -> None:
         """Run a coroutine in the background, tied to ``session``'s lifetime."""
         ...
@@ -191,6 +196,14 @@ class HostedControl:
     def publish(self, values: Mapping[str, Any]) -> None:
         """Write ``values`` under this control's name (``[[ControlName.key]]``) in its session."""
         self.session.store.update(self.name, values)
+
+    def data_services(self) -> DataServices:
+        """The desktop's data services; :class:`ActionError` naming this control when there are none."""
+        services = self.env.data
+        if services is None:
+            raise ActionError(f"{self.name} ({self.control_type.name}) needs the service-desk data, "
+                              "and this desktop runs without a data source")
+        return services
 
     def close(self) -> None:
         """Release what the control holds; the desktop calls it when the control or session ends."""

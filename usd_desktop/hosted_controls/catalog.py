@@ -19,10 +19,13 @@ GLOBAL_MANAGER = ControlType(
             "CopyToContext", "Pause", "SaveSetting", "ReadSettings", "DisplayMessage",
             "ShowTab", "CopyToClipboard", "LaunchURL", "ExecuteScriptlet", "SetTheme", "ShowAbout",
             "CreateSession", "CloseSession",
+            "DoSearch", "ClearEntityList", "CreateEntity", "UpdateEntity", "DeleteEntity",
+            "Open_CRM_Page", "New_CRM_Page", "CopyLogicalEntityToContext",
         }
     ),
     events=frozenset({"DesktopReady", "SessionNew", "SessionActivated", "SessionDeactivated",
-                      "SessionClosed"}),
+                      "SessionClosed", "CaseResolved", "CaseClosed", "CaseReopened",
+                      "CaseEscalated", "CaseFollowUp"}),
     singleton=True,
     default_panel="HiddenPanel",
 )
@@ -72,6 +75,55 @@ DEBUGGER = ControlType(
     needs_qt=True,
 )
 
+ENTITY_FORM = ControlType(
+    name="EntityForm",
+    factory="usd_desktop.hosted_controls.qt.entity_form:EntityForm",
+    description="Opens, creates, edits, validates and saves a record of any entity, with its related "
+    "records in sub-lists; the loaded record becomes [[entity.field]] in the session.",
+    actions=frozenset({"Open_CRM_Page", "New_CRM_Page", "Save", "Refresh", "SetFieldValues",
+                       "ResolveCase", "CloseCase", "ReopenCase", "EscalateCase"}),
+    events=frozenset({"DataReady", "Saved", "RecordSelected"}),
+    needs_qt=True,
+)
+
+ENTITY_LIST = ControlType(
+    name="EntityList",
+    factory="usd_desktop.hosted_controls.qt.entity_list:EntityList",
+    description="Shows the results of an entity search (DoSearch or its own) and opens the chosen record.",
+    actions=frozenset({"Search", "Clear", "NextPage", "PreviousPage"}),
+    events=frozenset({"RecordSelected", "SearchCompleted"}),
+    needs_qt=True,
+)
+
+KNOWLEDGE_SEARCH = ControlType(
+    name="KnowledgeSearch",
+    factory="usd_desktop.hosted_controls.qt.knowledge_search:KnowledgeSearchControl",
+    description="Ranked, phonetic and fuzzy search of the knowledge articles while the agent types; "
+    "copies an article into a note or a reply.",
+    actions=frozenset({"Search", "Clear", "OpenArticle", "CopyToNote"}),
+    events=frozenset({"ArticleSelected", "ArticleCopied"}),
+    needs_qt=True,
+)
+
+INTERACTION_HISTORY = ControlType(
+    name="InteractionHistory",
+    factory="usd_desktop.hosted_controls.qt.history:InteractionHistory",
+    description="One timeline of the customer's interactions, cases and notes across channels.",
+    actions=frozenset({"Load", "Refresh", "Filter"}),
+    events=frozenset({"ItemSelected"}),
+    needs_qt=True,
+)
+
+NOTES = ControlType(
+    name="Notes",
+    factory="usd_desktop.hosted_controls.qt.notes:NotesControl",
+    description="Notes on the customer or case, saved as the agent types and never lost on a crash.",
+    actions=frozenset({"Attach", "AppendText", "Save", "New", "UpdateReplacementParameters"}),
+    events=frozenset({"Loaded", "NoteSaved"}),
+    needs_qt=True,
+    default_panel="RightPanel",
+)
+
 BUILTIN_TYPES = (
     GLOBAL_MANAGER,
     CONNECTION_MANAGER,
@@ -79,4 +131,9 @@ BUILTIN_TYPES = (
     TOOLBAR_CONTAINER,
     STANDARD_WEB_APPLICATION,
     DEBUGGER,
+    ENTITY_FORM,
+    ENTITY_LIST,
+    KNOWLEDGE_SEARCH,
+    INTERACTION_HISTORY,
+    NOTES,
 )

@@ -28,6 +28,7 @@ from usd_desktop.core.errors import ActionError
 from usd_desktop.core.paths import resources_dir
 from usd_desktop.core.signals import Signal
 from usd_desktop.core.trace import TraceJournal
+from usd_desktop.data.services import DataServices, RecordChange
 from usd_desktop.hosted_controls.base import DesktopHost, HostedControl, SettingsStore
 from usd_desktop.hosted_controls.registry import Registry
 
@@ -86,8 +87,10 @@ class Desktop:
         settings: SettingsStore | None = None,
         user: Mapping[str, str] | None = None,
         language: str = "en",
+        data: DataServices | None = None,
     ) -> None:
         self.config = config
+        self._data = data
         self._host = host
         self.registry = registry if registry is not None else Registry.discover()
         self.sessions = Sessions()
@@ -103,7 +106,10 @@ class Desktop:
         self._failed: set[str] = set()
         self.ready = False
         self._load(language, user or {})
-        self.sessions.session_closed.connect(self._on_session_closed)
+        self._disposers = [self.sessions.session_closed.connect(self._on_session_closed)]
+        if data is not None:
+            self.problems.extend(f"data: {p}" for p in data.configure(config))
+            self._disposers.append(data.changed.connect(self._on_record_changed))
 
     # ------------------------------------------------------------------ ControlEnvironment
     @property
@@ -116,6 +122,10 @@ class Desktop:
 
     def settings_store(self) -> SettingsStore:
         return self._settings
+
+    @property
+    def data(self) -> DataServices | None:
+        return self._data
 
     def spawn(self, coro: Awaitable[Any], *, session: Session | None = None) -> None:
         owner = session or self.sessions.global_session
@@ -218,6 +228,13 @@ class Desktop:
     def global_controls(self) -> Mapping[str, HostedControl]:
         return self._global
 
+    def all_controls(self) -> list[HostedControl]:
+        """Every existing instance: the global ones, then each customer session's."""
+        found = list(self._global.values())
+        for controls in self._per_session.values():
+            found.extend(controls.values())
+        return found
+
     def _instantiate(self, definition: HostedControlDef, session: Session) -> HostedControl | None:
         key = f"{session.id}:{definition.name}"
         if key in self._failed:
@@ -266,9 +283,25 @@ class Desktop:
         for task in self._tasks.pop(session.id, set()):
             task.cancel()
 
+    def _on_record_changed(self, change: RecordChange) -> None:
+        """Raise the Global Manager's case events (``CaseClosed``...) for the lifecycle steps of a write."""
+        manager = self.global_manager_name()
+        if manager is None or not change.transitions:
+            return
+        session = change.session if change.session is not None and (
+            self.sessions.get(change.session.id) is change.session) else self.sessions.global_session
+        for step in change.transitions:
+            params = {_event_key(k): "" if v is None else str(v) for k, v in step.case.items()}
+            params.update({"Id": change.id, "LogicalName": change.entity})
+            self.spawn(self._dispatcher.fire_event(manager, CASE_EVENTS[step.kind], params, session=session),
+                       session=session)
+
     async def shutdown(self) -> None:
         for session in list(self.sessions.customer_sessions):
-            self.sessions.close(session)
+            self.sessions.close(session)  # its controls close (and save what they hold) here
+        for dispose in self._disposers:
+            dispose()
+        self._disposers.clear()
         for name in list(self._global):
             self.close_control(name)
         tasks: list[asyncio.Task[Any]] = [t for bucket in self._tasks.values() for t in bucket]
@@ -277,6 +310,21 @@ class Desktop:
             task.cancel()
         if tasks:
             await asyncio.gather(*tasks, return_exceptions=True)
+
+
+#: The Global Manager event each case lifecycle step raises.
+CASE_EVENTS = {
+    "resolved": "CaseResolved",
+    "closed": "CaseClosed",
+    "reopened": "CaseReopened",
+    "escalated": "CaseEscalated",
+    "follow_up": "CaseFollowUp",
+}
+
+
+def _event_key(field: str) -> str:
+    """``case_number`` -> ``CaseNumber``: event parameters in USD's casing."""
+    return "".join(part[:1].upper() + part[1:] for part in field.split("_"))
 
 
 def _int_option(options: Mapping[str, str], name: str, default: int) -> int:

@@ -15,6 +15,7 @@ from usd_desktop.core.dispatcher import CallContext
 from usd_desktop.core.errors import ActionError
 from usd_desktop.hosted_controls.base import HostedControl, uii_action
 from usd_desktop.hosted_controls.catalog import CONNECTION_MANAGER, GLOBAL_MANAGER
+from usd_desktop.hosted_controls.data_actions import DataActions
 
 #: URL schemes LaunchURL hands to the operating system; anything else (file:, javascript:) is refused.
 LAUNCH_SCHEMES = frozenset({"http", "https", "mailto", "tel", "sip"})
@@ -41,7 +42,7 @@ def _milliseconds(data: ActionData) -> float:
     return value
 
 
-class GlobalManager(HostedControl):
+class GlobalManager(DataActions):
     control_type = GLOBAL_MANAGER
 
     @uii_action("CopyToContext")
@@ -129,10 +130,9 @@ class GlobalManager(HostedControl):
     def show_about(self, data: ActionData, call: CallContext) -> None:
         self.env.host.show_about()
 
-
     @uii_action("CreateSession")
     async def create_session(self, data: ActionData, call: CallContext) -> str:
-        """Open a customer session (the tabs arrive with a later issue); returns its id."""
+        """Open a customer session; ``key=value`` lines seed its ``$Context``; returns its id."""
         sessions = call.dispatcher.sessions
         limit = sessions.global_session.store.get("$Global", "maxNumberOfSessions")
         if limit and limit.isdigit() and int(limit) > 0 and len(sessions.customer_sessions) >= int(limit):
@@ -140,6 +140,9 @@ class GlobalManager(HostedControl):
         background = (data.take("BackGround") or data.take("background") or "").lower() == "true"
         name = data.take("name") or f"Session {len(sessions.customer_sessions) + 1}"
         session = sessions.create(name, activate=not background)
+        context = data.as_dict()
+        if context:  # the new session starts with these in $Context (e.g. LogicalName, Id)
+            session.store.update("$Context", context)
         await call.dispatcher.fire_event(
             self.name, "SessionNew", {"SessionId": session.id, "IsGlobal": "false"},
             session=session, chain=call.chain,

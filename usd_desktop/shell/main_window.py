@@ -122,7 +122,7 @@ class MainWindow(QMainWindow):
             self._titles.start()
 
     def refresh_titles(self) -> None:
-        for control in self.desktop.global_controls.values():
+        for control in self.desktop.all_controls():
             if isinstance(control, QtHostedControl) and control.has_widget:
                 panel = self._placed.get(control.widget())
                 if panel is not None:

@@ -15,6 +15,7 @@ from typing import Any
 from usd_desktop.config.schema import Configuration
 from usd_desktop.core.context import Session
 from usd_desktop.core.trace import Outcome, TraceJournal, TraceRecord
+from usd_desktop.data.services import DataServices
 from usd_desktop.hosted_controls.base import SettingsStore
 from usd_desktop.hosted_controls.desktop import Desktop
 from usd_desktop.hosted_controls.registry import Registry
@@ -36,8 +37,10 @@ class DesktopRunner:
         user: Mapping[str, str],
         language: str,
         state_file: Path | None,
+        data: DataServices | None = None,
     ) -> None:
         self.registry = registry
+        self.data = data
         self.journal = journal
         self.settings = settings
         self.user = dict(user)
@@ -55,7 +58,8 @@ class DesktopRunner:
     def build(self, config: Configuration, label: str, problems: list[str] | None = None) -> MainWindow:
         """Create the runtime and the window for ``config`` (not started yet)."""
         desktop = Desktop(config, host=self.host, registry=self.registry, journal=self.journal,
-                          settings=self.settings, user=self.user, language=self.language)
+                          settings=self.settings, user=self.user, language=self.language,
+                          data=self.data)
         desktop.problems.extend(problems or [])
         window = MainWindow(desktop, state_file=self.state_file)
         self.host.bind(window)

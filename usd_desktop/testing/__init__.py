@@ -12,6 +12,7 @@ from typing import Any
 
 from usd_desktop.config.loader import loads_configuration
 from usd_desktop.core.trace import TraceJournal
+from usd_desktop.data.services import DataServices
 from usd_desktop.hosted_controls.desktop import Desktop, MemorySettings
 from usd_desktop.hosted_controls.registry import Registry
 
@@ -63,6 +64,7 @@ def make_desktop(
     registry: Registry | None = None,
     settings: MemorySettings | None = None,
     user: dict[str, str] | None = None,
+    data: DataServices | None = None,
 ) -> Desktop:
     """A :class:`Desktop` for a configuration given as YAML text (built-in types by default)."""
     config = loads_configuration(yaml_text, source_name="<test>")
@@ -73,7 +75,25 @@ def make_desktop(
         journal=TraceJournal(),
         settings=settings or MemorySettings(),
         user=user or {"firstname": "Tracie", "fullname": "Tracie Agent"},
+        data=data,
     )
+
+
+def make_data_services(
+    url: str, *, user: str = "tracie", demo_customers: int = 0, drafts: str = ":memory:"
+) -> DataServices:
+    """:class:`DataServices` over a fresh :class:`SqlRepository` at ``url``, optionally with demo data."""
+    from usd_desktop.data.knowledge import KnowledgeSearch
+    from usd_desktop.data.repository import SqlRepository
+
+    repo = SqlRepository(url)
+    if demo_customers:
+        from usd_desktop.data import demo
+
+        demo.generate(repo, demo_customers)
+    from usd_desktop.data.drafts import DraftStore
+
+    return DataServices(repo, knowledge=KnowledgeSearch(repo), drafts=DraftStore(drafts), user=user)
 
 
 async def until(predicate: Callable[[], Any], what: str = "the condition", timeout: float = 10.0) -> Any:

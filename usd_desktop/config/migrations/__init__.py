@@ -16,4 +16,4 @@ default, so old versions keep their content and hash.
 
 #: The newest revision in ``versions/`` (a test checks it against alembic's own head). Agents compare
 #: a store with it at every login without importing alembic; alembic loads only to migrate.
-HEAD_REVISION = "0002"
+HEAD_REVISION = "0003"
