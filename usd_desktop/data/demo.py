@@ -53,8 +53,17 @@ POOL = 400
 BATCH = 10_000
 #: Most knowledge articles made by default (``articles`` not given): a twentieth of the customers.
 DEFAULT_MAX_ARTICLES = 5000
-EPOCH = datetime(2025, 1, 1, tzinfo=UTC)
+#: Where demo time starts: the first of the month 13 months ago, so that the ~14 months of demo history
+#: end about now (cases due this week, recent interactions) on whatever day the demo is made. The
+#: same seed gives the same data within a month.
+_YEAR, _MONTH = divmod(datetime.now(UTC).year * 12 + datetime.now(UTC).month - 1 - 13, 12)
+EPOCH = datetime(_YEAR, _MONTH + 1, 1, tzinfo=UTC)
+#: How far demo time runs past :data:`EPOCH` (about 14 months).
+SPAN_SECONDS = 36_000_000
 _EPOCH_MS = int(EPOCH.timestamp() * 1000)
+#: Subjects of interactions not linked to a case.
+QUEUES_SUBJECT = ("Balance enquiry", "Opening hours", "Change of address", "Order status", "Product question",
+                  "Callback request", "Payment confirmation")
 CATEGORIES = ("billing", "technical", "delivery", "account", "complaint", "other")
 CASE_TITLES = {
     "billing": ("Invoice higher than expected", "Refund not received", "Charged twice", "Roaming charges"),
@@ -109,6 +118,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "id",
         "channel",
         "direction",
+        "subject",
         "queue",
         "agent",
         "address",
@@ -301,7 +311,7 @@ class _Maker:
 
     def articles(self, count: int) -> dict[str, list[tuple[Any, ...]]]:
         at, rnd = self.clock.at, self.rng.random
-        rows = [(*article, at(int(rnd() * 36_000_000))) for article in make_articles(self.rng, count)]
+        rows = [(*article, at(int(rnd() * SPAN_SECONDS))) for article in make_articles(self.rng, count)]
         return {"knowledge_articles": rows}
 
     def customers(self, first: int, count: int) -> dict[str, list[tuple[Any, ...]]]:
@@ -397,19 +407,22 @@ class _Maker:
     ) -> None:
         rnd, at, agents = rng.random, self.clock.at, self.agents
         case_ids: list[str | None] = [None]
+        subjects: dict[str | None, str] = {}
         for index in range(int(rnd() * 3)):
             case_id = head + _HEX[7 + index] + tail
             case_ids.append(case_id)
             status = work.CASE_STATUSES[int(rnd() * 4)]
             category = CATEGORIES[int(rnd() * 6)]
             titles = CASE_TITLES[category]
-            opened = int(rnd() * 36_000_000)
+            opened = int(rnd() * SPAN_SECONDS)
+            if status == "needs_follow_up":  # follow-ups are recent: due in the last weeks or the days ahead
+                opened = SPAN_SECONDS - int(rnd() * 1_500_000)
             escalated = rnd() < 0.1
             done = status in ("resolved", "closed")
             row: tuple[Any, ...] = (
                 case_id,
                 f"CAS-{number:08d}-{index}",
-                titles[int(rnd() * len(titles))],
+                subjects.setdefault(case_id, titles[int(rnd() * len(titles))]),
                 contact_id,
                 status,
                 work.CASE_PRIORITIES[int(rnd() * 4)],
@@ -427,20 +440,22 @@ class _Maker:
             self._cases.append(row)
         for slot in range(int(rnd() * 4)):
             channel = work.CHANNELS[int(rnd() * 5)]
-            offered = int(rnd() * 36_000_000)
+            offered = int(rnd() * SPAN_SECONDS)
             answered = offered + 5 + int(rnd() * 295)
             ended = answered + 30 + int(rnd() * 1170)
             address = phone if channel in ("phone", "sms") else email if channel == "email" else None
+            linked = case_ids[int(rnd() * len(case_ids))]
             self._interactions.append(
                 (
                     head + _HEX[9 + slot] + tail,
                     channel,
                     work.DIRECTIONS[int(rnd() * 2)],
+                    subjects.get(linked) or QUEUES_SUBJECT[int(rnd() * len(QUEUES_SUBJECT))],
                     QUEUES[int(rnd() * 3)],
                     agents[int(rnd() * 50)],
                     address,
                     contact_id,
-                    case_ids[int(rnd() * len(case_ids))],
+                    linked,
                     at(offered),
                     at(answered),
                     at(ended),
