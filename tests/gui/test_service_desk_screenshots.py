@@ -26,7 +26,7 @@ CASES = {
     "customer-form": ["Open first customer"],
     "case": ["Shot: first follow-up", "Shot: show case"],
     "knowledge-search": ["Open first customer", "Shot: search knowledge", "Shot: show knowledge"],
-    "history": ["Open first customer", "Shot: history to main panel", "Shot: show history"],
+    "history": ["Shot: first follow-up", "Shot: history to main panel", "Shot: show history"],
 }
 
 

@@ -33,7 +33,7 @@ INTERACTION_COLUMNS = [
     "first_contact_resolution", "transfers",
 ]
 CASE_COLUMNS = ["case_number", "title", "status", "priority", "category", "owner", "contact_id", "account_id",
-                "created_at", "updated_at", "resolution"]
+                "created_at", "updated_at", "resolved_at", "closed_at", "resolution"]
 NOTE_COLUMNS = ["subject", "body", "author", "case_id", "interaction_id", "contact_id", "account_id",
                 "created_at", "updated_at"]
 _ORDER = {"interaction": "offered_at", "case": "created_at", "note": "created_at"}
@@ -189,12 +189,16 @@ def case_items(row: Mapping[str, Any]) -> list[TimelineItem]:
                                        str(row.get("owner") or "")) if p),
         details=details, label="Case opened", case_id=case_id,
     )]
-    if status in ("resolved", "closed") and isinstance(row.get("updated_at"), datetime):
-        items.append(TimelineItem(
-            kind="case", id=case_id, when=when_of(row, "updated_at"), title=f"{number} {title}".strip(),
-            summary=str(row.get("resolution") or ""), details=details, label=f"Case {status}",
-            case_id=case_id,
-        ))
+    if status in ("resolved", "closed"):
+        # when the lifecycle recorded it (closed_at/resolved_at), else the last change
+        field = next((f for f in (f"{status}_at", "resolved_at", "updated_at")
+                      if isinstance(row.get(f), datetime)), None)
+        if field is not None:
+            items.append(TimelineItem(
+                kind="case", id=case_id, when=when_of(row, field), title=f"{number} {title}".strip(),
+                summary=str(row.get("resolution") or ""), details=details, label=f"Case {status}",
+                case_id=case_id,
+            ))
     return items
 
 
