@@ -188,8 +188,6 @@ def run(options: RunOptions) -> int:
 
     async def main() -> int:
         await desktop.start()
-        if opened.services is not None:
-            desktop.spawn(opened.services.index_knowledge())
         ready = time.perf_counter() - started
         window.set_status(f"Ready — {label} — {user['fullname']} — DesktopReady in {ready:.2f} s")
         window.refresh_problems()

@@ -11,10 +11,9 @@ import logging
 import time
 from dataclasses import dataclass, field
 
-from usd_desktop.core.paths import user_data_dir
 from usd_desktop.data.drafts import DraftStore, default_drafts_path
 from usd_desktop.data.errors import DataError
-from usd_desktop.data.location import default_data_url, resolve_data_url
+from usd_desktop.data.location import default_data_path, default_data_url, resolve_data_url
 from usd_desktop.data.services import DataServices
 
 log = logging.getLogger(__name__)
@@ -33,8 +32,7 @@ class OpenedData:
 def _is_new_embedded(url: str) -> bool:
     if url != default_data_url():
         return False
-    path = user_data_dir() / "usd-desktop-data.db"
-    return not path.exists()
+    return not default_data_path().exists()
 
 
 def open_data(url: str | None, username: str, *, demo: bool = True) -> OpenedData:

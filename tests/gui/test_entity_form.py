@@ -332,8 +332,9 @@ async def test_sub_list_refreshes_when_a_case_is_created_elsewhere(qtbot: Any, t
         await services.create("case", {"title": "Made elsewhere", "contact_id": cid})
         await until(lambda: cases.model.rowCount() == 1, "the sub-list refreshed")
         assert form.form().tabs.tabText(0) == "Open cases (1)"
+        listeners = len(services.changed)
         desktop.close_control("Contact", session)
-        assert not form._disposers  # the listener is gone
+        assert len(services.changed) == listeners - 1  # the listener is gone
 
 
 async def test_resolve_needs_a_resolution_then_sets_the_status(qtbot: Any, tmp_path: Path) -> None:

@@ -128,16 +128,17 @@ class KnowledgeSearch:
             )
         return self.sync()
 
-    def sync(self, *, limit: int | None = None, stop: threading.Event | None = None) -> int:
+    def sync(self, *, stop: threading.Event | None = None) -> int:
         """Index the articles queued since the last sync; returns how many were (re)indexed.
 
         Work goes in chunks of :data:`CHUNK` articles, each its own short transaction, so writers
         (notes, forms) never wait behind a bulk index, and a search sees each chunk as it lands.
-        ``limit`` stops after about that many articles (a search indexes only a small backlog
-        itself); ``stop`` is checked between chunks (the desktop closing).
+        ``stop`` is checked between chunks (the desktop closing).
         """
+        if not self.pending():  # nothing queued: no write lock taken
+            return 0
         count = 0
-        while limit is None or count < limit:
+        while True:
             if stop is not None and stop.is_set():
                 break
             with write_connection(self.engine) as conn, conn.begin():
@@ -249,7 +250,7 @@ class KnowledgeSearch:
         tokens = list(dict.fromkeys(t[:TERM_LENGTH] for t in words(query)))
         if not tokens or limit <= 0:
             return []
-        if self.pending() <= SEARCH_SYNC_LIMIT:  # a bigger backlog is being indexed in the background
+        if 0 < self.pending() <= SEARCH_SYNC_LIMIT:  # a bigger backlog is the background's to index
             self.sync()
         prefix = tokens[-1] if not query[-1:].isspace() else None
         keys = {t: phonetic_key(t) for t in tokens}

@@ -8,14 +8,20 @@ or another one. A PostgreSQL URL carries no password: it comes from the OS keyri
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 from usd_desktop.core.paths import user_data_dir
 
 ENV_VAR = "USD_DESKTOP_DATA"
 
 
+def default_data_path() -> Path:
+    """The embedded data file."""
+    return user_data_dir() / "usd-desktop-data.db"
+
+
 def default_data_url() -> str:
-    return f"sqlite:///{user_data_dir() / 'usd-desktop-data.db'}"
+    return f"sqlite:///{default_data_path()}"
 
 
 def resolve_data_url(explicit: str | None = None) -> str:

@@ -88,7 +88,6 @@ class DataServices:
         self.user = user
         self.changed: Signal[RecordChange] = Signal("data.changed")
         self.searched: Signal[SearchDone] = Signal("data.searched")
-        self.problems: list[str] = []
         self._stop = threading.Event()
 
     # ------------------------------------------------------------------ configuration
@@ -99,14 +98,12 @@ class DataServices:
         Each problem names the record (``custom_fields[2] "loyalty_tier"``) and what is wrong.
         """
         configure = getattr(self.repository, "configure", None)
-        self.problems = []
         if configure is None:
             return []
         try:
-            self.problems = list(configure(config.custom_fields, config.option_values))
+            return list(configure(config.custom_fields, config.option_values))
         except DataError as exc:
-            self.problems = [str(exc)]
-        return self.problems
+            return [str(exc)]
 
     @property
     def entities(self) -> Mapping[str, EntityMeta]:

@@ -205,8 +205,15 @@ class HostedControl:
                               "and this desktop runs without a data source")
         return services
 
+    def keep(self, dispose: Callable[[], None]) -> Callable[[], None]:
+        """Hold ``dispose`` (what ``Signal.connect`` returns) until the control closes; returns it."""
+        self.__dict__.setdefault("_kept_disposers", []).append(dispose)
+        return dispose
+
     def close(self) -> None:
         """Release what the control holds; the desktop calls it when the control or session ends."""
+        for dispose in self.__dict__.pop("_kept_disposers", []):
+            dispose()
         self.closed = True
 
     # ------------------------------------------------------------------ common actions

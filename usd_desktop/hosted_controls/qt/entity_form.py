@@ -32,13 +32,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtWidgets import QWidget
 
-from usd_desktop.core.datafield import ActionData, EntityReference, OptionSetValue, PartyList, parse_typed
+from usd_desktop.core.datafield import ActionData
 from usd_desktop.core.errors import ActionError, UsdError
 from usd_desktop.data.errors import DataError
 from usd_desktop.data.metadata import EntityMeta
@@ -53,7 +53,7 @@ from usd_desktop.hosted_controls.qt.entity_editors import (
     humanise,
 )
 from usd_desktop.hosted_controls.qt.entity_list import DEFAULT_RELATED, RelatedList, RelatedSpec
-from usd_desktop.hosted_controls.records import publish_record, text
+from usd_desktop.hosted_controls.records import field_values, publish_record, text
 
 if TYPE_CHECKING:
     from usd_desktop.core.dispatcher import CallContext
@@ -79,10 +79,9 @@ class EntityForm(QtHostedControl):
         self._token = 0
         self._writing = False
         self._stale: set[RelatedList] = set()
-        self._disposers: list[Callable[[], None]] = []
         services = self.env.data
         if services is not None:
-            self._disposers.append(services.changed.connect(self._on_changed))
+            self.keep(services.changed.connect(self._on_changed))
 
     # ------------------------------------------------------------------ widget
     def create_widget(self) -> QWidget:
@@ -452,25 +451,14 @@ class EntityForm(QtHostedControl):
 
     # ------------------------------------------------------------------ values from action data
     def _values_from(self, data: ActionData, meta: EntityMeta, action: str) -> dict[str, Any]:
-        by_fold = {name.casefold(): name for name in meta.fields}
-        values: dict[str, Any] = {}
-        for key, raw in data.items():
-            name = by_fold.get(key.strip().casefold())
-            if name is None:
-                raise ActionError(f"{self.name} {action}: entity {meta.name!r} has no field {key.strip()!r}")
+        """The ``field=value`` lines of an action (USD's typed values allowed), for editable fields."""
+        try:
+            values = field_values(meta, data)
+        except ActionError as exc:
+            raise ActionError(f"{self.name} {action}: {exc}") from None
+        for name in values:
             if meta.fields[name].read_only:
                 raise ActionError(f"{self.name} {action}: field {name!r} of {meta.name!r} is read-only")
-            try:
-                value = parse_typed(raw, key=name)
-            except UsdError as exc:
-                raise ActionError(f"{self.name} {action}: {exc}") from None
-            if isinstance(value, EntityReference):
-                value = value.id
-            elif isinstance(value, OptionSetValue):
-                value = str(value.value)
-            elif isinstance(value, PartyList):
-                raise ActionError(f"{self.name} {action}: field {name!r} cannot take a PartyList")
-            values[name] = value
         return values
 
     # ------------------------------------------------------------------ UII actions
@@ -682,9 +670,6 @@ class EntityForm(QtHostedControl):
     def close(self) -> None:
         if not self.closed:
             self.write_draft()
-        for dispose in self._disposers:
-            dispose()
-        self._disposers.clear()
         self._token += 1
         super().close()
 

@@ -21,7 +21,7 @@ option values as words, lookups as the related record's primary name.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
@@ -473,10 +473,9 @@ class EntityList(QtHostedControl):
         self.searching = False
         self._token = 0
         self._origin: Session | None = None  # the session the shown results were searched in
-        self._disposers: list[Callable[[], None]] = []
         services = self.env.data
         if services is not None:
-            self._disposers.append(services.searched.connect(self._on_searched))
+            self.keep(services.searched.connect(self._on_searched))
             if _truthy(self.settings.get("auto_search")) and self.search_name:
                 self.env.spawn(self._auto_search(), session=self.session)
 
@@ -696,9 +695,6 @@ class EntityList(QtHostedControl):
         return str(await self._run(search, self.params, page))
 
     def close(self) -> None:
-        for dispose in self._disposers:
-            dispose()
-        self._disposers.clear()
         self._token += 1
         super().close()
 

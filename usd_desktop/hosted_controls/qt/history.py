@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import QSize, Qt
@@ -200,14 +199,13 @@ class InteractionHistory(QtHostedControl):
         self._generation = 0
         self._auto_key: tuple[str, str] | None = None
         self._refresh_timer: asyncio.TimerHandle | None = None
-        self._disposers: list[Callable[[], None]] = []
         sessions = self.env.dispatcher.sessions
-        self._disposers.append(sessions.changed.connect(self._on_context_changed))
+        self.keep(sessions.changed.connect(self._on_context_changed))
         if self.session.is_global:
-            self._disposers.append(sessions.active_changed.connect(lambda _s: self._follow_session()))
+            self.keep(sessions.active_changed.connect(lambda _s: self._follow_session()))
         services = self.env.data
         if services is not None:
-            self._disposers.append(services.changed.connect(self._on_record_changed))
+            self.keep(services.changed.connect(self._on_record_changed))
         self._follow_session()
 
     # ------------------------------------------------------------------ helpers
@@ -511,9 +509,6 @@ class InteractionHistory(QtHostedControl):
     def close(self) -> None:
         if self.closed:
             return
-        for dispose in self._disposers:
-            dispose()
-        self._disposers.clear()
         if self._refresh_timer is not None:
             self._refresh_timer.cancel()
             self._refresh_timer = None

@@ -254,7 +254,7 @@ class KnowledgeSearchControl(QtHostedControl):
         self._timer: asyncio.TimerHandle | None = None
         self._typed: asyncio.Task[Any] | None = None
         self._index_task: asyncio.Task[Any] | None = None
-        self._disposers: list[Callable[[], None]] = []
+        self._template_listener: Callable[[], None] = lambda: None
         services = self.env.data
         if services is not None and services.knowledge is not None:
             self._index_task = self.start_task(self._index(services))
@@ -262,7 +262,7 @@ class KnowledgeSearchControl(QtHostedControl):
             self.message = "Knowledge search needs the SQL data source."
         template = str(self.settings.get("query") or "").strip()
         if template and not self._run_template(template):
-            self._disposers.append(self.env.dispatcher.sessions.changed.connect(
+            self._template_listener = self.keep(self.env.dispatcher.sessions.changed.connect(
                 lambda change: self._template_changed(change, template)))
 
     # ------------------------------------------------------------------ helpers
@@ -315,9 +315,7 @@ class KnowledgeSearchControl(QtHostedControl):
         if self.closed or change.session_id not in (self.session.id, sessions.global_session.id):
             return
         if self._run_template(template):
-            for dispose in self._disposers:
-                dispose()
-            self._disposers.clear()
+            self._template_listener()
 
     # ------------------------------------------------------------------ indexing
     async def _index(self, services: DataServices) -> None:
@@ -598,9 +596,6 @@ class KnowledgeSearchControl(QtHostedControl):
     def close(self) -> None:
         if self.closed:
             return
-        for dispose in self._disposers:
-            dispose()
-        self._disposers.clear()
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None

@@ -180,11 +180,10 @@ class NotesControl(QtHostedControl):
         self._timer: asyncio.TimerHandle | None = None
         self._quiet = False  # the editor is being changed by the control, not the agent
         self._editor: NoteEditor | None = None
-        self._disposers: list[Callable[[], None]] = []
         sessions = self.env.dispatcher.sessions
-        self._disposers.append(sessions.changed.connect(self._on_context_changed))
+        self.keep(sessions.changed.connect(self._on_context_changed))
         if self.session.is_global:
-            self._disposers.append(sessions.active_changed.connect(lambda _s: self._follow_session()))
+            self.keep(sessions.active_changed.connect(lambda _s: self._follow_session()))
         self._restore_own_draft()
         self.start_task(self._begin())
 
@@ -600,9 +599,6 @@ class NotesControl(QtHostedControl):
     def close(self) -> None:
         if self.closed:
             return
-        for dispose in self._disposers:
-            dispose()
-        self._disposers.clear()
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
