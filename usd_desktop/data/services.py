@@ -15,9 +15,12 @@ partner's CRM) and adds what every caller needs the same way:
 from __future__ import annotations
 
 import asyncio
+import contextvars
+import functools
 import logging
 import threading
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Literal, ParamSpec, TypeVar
 
@@ -36,6 +39,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 P = ParamSpec("P")
 T = TypeVar("T")
+
+#: Worker threads for data calls (SQLite writes serialise anyway; reads overlap a little).
+WORKERS = 4
 
 ChangeKind = Literal["created", "updated", "deleted"]
 
@@ -89,6 +95,7 @@ class DataServices:
         self.changed: Signal[RecordChange] = Signal("data.changed")
         self.searched: Signal[SearchDone] = Signal("data.searched")
         self._stop = threading.Event()
+        self._executor = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="usd-data")
 
     # ------------------------------------------------------------------ configuration
     def configure(self, config: Configuration) -> list[str]:
@@ -111,8 +118,14 @@ class DataServices:
 
     # ------------------------------------------------------------------ running off the loop
     async def call(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
-        """Run a blocking data call in a worker thread and return its result."""
-        return await asyncio.to_thread(fn, *args, **kwargs)
+        """Run a blocking data call in one of these services' worker threads and return its result.
+
+        The threads are these services' own (not the loop's default executor), so :meth:`close`
+        can wait for them: no worker outlives the services and reports to a loop that is gone.
+        """
+        loop = asyncio.get_running_loop()
+        work = functools.partial(contextvars.copy_context().run, fn, *args, **kwargs)
+        return await loop.run_in_executor(self._executor, work)
 
     # ------------------------------------------------------------------ reads
     async def get(self, entity: str, id: str) -> dict[str, Any] | None:
@@ -187,6 +200,7 @@ class DataServices:
 
     def close(self) -> None:
         self._stop.set()  # a background index stops after its current chunk
+        self._executor.shutdown(wait=True, cancel_futures=True)
         self.drafts.close()
         close = getattr(self.repository, "close", None)
         if close is not None:
