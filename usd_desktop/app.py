@@ -151,11 +151,12 @@ def run(options: RunOptions) -> int:
     import qasync
     from PySide6.QtWidgets import QApplication
 
-    from usd_desktop.shell import themes
+    from usd_desktop.shell import gc_guard, themes
     from usd_desktop.shell.runner import DesktopRunner
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     assert isinstance(app, QApplication)
+    gc_guard.install(app)  # garbage holding Qt objects is freed on this thread, never a worker's
     app.setQuitOnLastWindowClosed(False)  # main() below ends the loop once everything is closed
     app.setApplicationName("usd-desktop")
     app.setApplicationDisplayName("usd_desktop")

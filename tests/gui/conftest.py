@@ -17,6 +17,8 @@ import qasync
 from PySide6.QtCore import QEventLoop
 from PySide6.QtWidgets import QApplication
 
+from usd_desktop.shell import gc_guard
+
 
 class _NestedLoopApp:
     """What qasync drives instead of the QApplication: ``exec`` runs a nested QEventLoop.
@@ -51,6 +53,14 @@ def pytest_asyncio_loop_factories(config: pytest.Config, item: pytest.Item) -> d
         app = QApplication.instance() or QApplication(sys.argv[:1])
         # Deleting a shown top-level widget must not quit the application mid-test.
         app.setQuitOnLastWindowClosed(False)
+        gc_guard.install(app)
         return qasync.QEventLoop(_NestedLoopApp(app))  # type: ignore[arg-type]
 
     return {"qasync": factory}
+
+
+@pytest.fixture(autouse=True)
+def _collect_on_the_gui_thread(qapp: QApplication) -> None:
+    """As in the desktop: garbage cycles holding Qt objects are freed on the GUI thread only (also
+    in the tests that run after the GUI tests, in the same process)."""
+    gc_guard.install(qapp)
