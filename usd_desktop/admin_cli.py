@@ -165,6 +165,10 @@ from usd_desktop import admin_data  # noqa: E402  (``demo-data`` registers on ``
 
 admin_data.register(app)
 
+from usd_desktop import admin_rules  # noqa: E402  (the ``rules`` group registers on ``app``)
+
+admin_rules.register(app)
+
 
 def main() -> None:
     """Console-script entry point."""

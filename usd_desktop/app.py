@@ -11,6 +11,7 @@ import logging
 import os
 import sys
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -41,6 +42,12 @@ class RunOptions:
     quit_after_ready: bool = False
     settle_seconds: float = 8.0
     remember_state: bool = True
+    #: After a crash: ``ask`` the agent whether to restore the open sessions, ``always``, ``never``.
+    restore: str = "ask"
+    #: Journal open customer sessions so a crash loses none (tests of other things may turn it off).
+    journal_sessions: bool = True
+    #: Called with the runner once DesktopReady ran and the sessions were restored (embedding, tests).
+    after_ready: Callable[[Any], Awaitable[None]] | None = None
 
 
 def starter_configuration_path() -> Path:
@@ -167,12 +174,18 @@ def run(options: RunOptions) -> int:
 
         settings = ClientSettings(client, local)
     journal = TraceJournal(path=options.trace)
+    session_journal = None
+    if options.journal_sessions:
+        from usd_desktop.core.session_journal import SessionJournal, default_journal_path
+
+        session_journal = SessionJournal(default_journal_path(user["username"]))
     runner = DesktopRunner(
         registry=Registry.discover(), journal=journal, settings=settings, user=user,
         language=options.language or os_language(),
         state_file=(user_config_dir() / f"window.{user['username']}.json"
                     if options.remember_state else None),
         data=opened.services,
+        session_journal=session_journal,
     )
     window = runner.build(config, label, problems)
     desktop = runner.desktop
@@ -188,6 +201,9 @@ def run(options: RunOptions) -> int:
     stop = asyncio.Event()
 
     async def main() -> int:
+        # Sessions a crash left come back before the global controls start, so nothing treats
+        # their unsaved text as orphaned.
+        await runner.restore_crashed_sessions(options.restore)
         await desktop.start()
         ready = time.perf_counter() - started
         window.set_status(f"Ready — {label} — {user['fullname']} — DesktopReady in {ready:.2f} s")
@@ -201,6 +217,8 @@ def run(options: RunOptions) -> int:
         for name in options.run_action_calls:
             outcome = await desktop.dispatcher.run_action_call(name)
             log.info("--run %s: %s %s", name, outcome.outcome.value, outcome.reason)
+        if options.after_ready is not None:
+            await options.after_ready(runner)
         if options.screenshot is not None:
             await _settle(desktop, options.settle_seconds)
             window.grab().save(str(options.screenshot))
@@ -220,6 +238,8 @@ def run(options: RunOptions) -> int:
         if opened.services is not None:
             opened.services.close()
         journal.close()
+        if session_journal is not None:
+            session_journal.close()
         return 0
 
     with loop:

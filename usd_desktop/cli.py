@@ -53,8 +53,17 @@ def desktop(
     remember_state: Annotated[
         bool, typer.Option(help="Restore and save the window geometry and splitters.")
     ] = True,
+    restore: Annotated[
+        str,
+        typer.Option(help="After a crash: ask whether to restore the customer sessions that were "
+                     "open (ask), restore them (always) or start without them (never)."),
+    ] = "ask",
 ) -> None:
     from usd_desktop.app import RunOptions, run
+
+    if restore not in ("ask", "always", "never"):
+        typer.echo(f"error: --restore {restore!r}: choose ask, always or never", err=True)
+        raise typer.Exit(2)
 
     code = run(
         RunOptions(
@@ -63,6 +72,7 @@ def desktop(
             language=language,
             screenshot=screenshot,
             quit_after_ready=quit_after_ready, remember_state=remember_state,
+            restore=restore,
         )
     )
     raise typer.Exit(code)

@@ -13,6 +13,7 @@ from PySide6.QtCore import QCoreApplication, QEvent, QItemSelectionModel, Qt
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QApplication
 
+from usd_desktop.core.navigation import Navigation
 from usd_desktop.core.trace import Outcome, TraceRecord
 from usd_desktop.hosted_controls.desktop import Desktop
 from usd_desktop.hosted_controls.qt.debugger import DebuggerControl, DebuggerWidget
@@ -367,3 +368,25 @@ def test_model_batches_and_keeps_at_most_capacity(qtbot: Any) -> None:
     assert model.by_seq(2900) is None and model.by_seq(2901) is not None
     model.extend([TraceRecord(seq=3001, kind="event", name="e", outcome=Outcome.FIRED)])
     assert model.rowCount() == 100 and model.record(0).seq == 2902
+
+
+async def test_a_navigation_decision_shows_every_rule_considered() -> None:
+    rules = CONFIG + textwrap.dedent("""\
+        window_navigation_rules:
+          - {name: Phone links, order: 1, url: "tel:*", route_type: in_place, action: none}
+          - {name: Contact pages, order: 2, entity: contact, action: show_outside}
+        """)
+    async with running(rules) as desktop:
+        _, widget = debugger(desktop)
+        navigation = Navigation.of_url("Browser", "https://crm.test/main.aspx?etn=contact&id=7")
+        outcome = await desktop.router.route(navigation, desktop.sessions.global_session)
+        assert outcome.action == "show_outside"
+        found = await desktop.dispatcher.run_action("Debugger", "FindTrace", "navigation")
+        assert found.result == "Contact pages"
+        assert [r[:2] for r in outcomes(widget)][-1] == ("navigation", "Contact pages")
+        details = widget.trace.details.toPlainText()
+        assert "Rules considered:" in details
+        assert "✗ Phone links (order 1): route_type: the load is popup, the rule wants in_place" in details
+        assert "✓ Contact pages (order 2)" in details and "Show Outside" in details
+        missing = await desktop.dispatcher.run_action("Debugger", "FindTrace", "no such text at all")
+        assert missing.result == "" and widget.trace.proxy.rowCount() == 0

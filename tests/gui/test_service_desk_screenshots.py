@@ -1,4 +1,5 @@
-"""The service desk on a real X server (Xvfb): the customer form, a case, knowledge and history.
+"""The service desk on a real X server (Xvfb): the customer form, a case, knowledge, history,
+several sessions with their overview, a navigation decision in the debugger and an agent script.
 
 Each shot starts the real desktop on the starter configuration with its first-run demo data, runs
 configured action calls (``--run``) and saves a screenshot into docs/screenshots/.
@@ -27,6 +28,10 @@ CASES = {
     "case": ["Shot: first follow-up", "Shot: show case"],
     "knowledge-search": ["Open first customer", "Shot: search knowledge", "Shot: show knowledge"],
     "history": ["Shot: first follow-up", "Shot: history to main panel", "Shot: show history"],
+    "sessions": ["Shot: second customer", "Shot: first follow-up", "Open first customer"],
+    "navigation-decision": ["Shot: customer by rule", "Shot: debugger to main panel", "Shot: show debugger",
+                            "Shot: find navigation"],
+    "agent-script": ["Open first customer", "Shot: show script"],
 }
 
 

@@ -57,7 +57,8 @@ def lint_navigation(config: Configuration, report: Report) -> None:
         )
     for i, rule in enumerate(rules):
         _rule(config, (RULES, i), rule, report)
-    _unreachable(rules, report)
+    managers = {c.name for c in config.hosted_controls if c.type == "GlobalManager"}
+    _unreachable(rules, report, managers)
 
 
 def _rule(config: Configuration, path: DataPath, rule: WindowNavigationRule, report: Report) -> None:
@@ -107,10 +108,12 @@ def _rule(config: Configuration, path: DataPath, rule: WindowNavigationRule, rep
 
 
 # ---------------------------------------------------------------------- unreachable rules
-def _unreachable(rules: Sequence[WindowNavigationRule], report: Report) -> None:
+def _unreachable(rules: Sequence[WindowNavigationRule], report: Report, managers: set[str]) -> None:
     ordered = sorted(enumerate(rules), key=lambda item: (item[1].order, item[0]))
     for k, (index, rule) in enumerate(ordered):
         for _, earlier in ordered[:k]:
+            if earlier.action == "create_session" and earlier.target_tab in managers:
+                continue  # it creates a session and evaluates again without itself: later rules run
             if shadows(earlier, rule):
                 report(
                     (RULES, index),

@@ -126,13 +126,20 @@ class DataStore:
 
 @dataclass(eq=False)
 class Session:
-    """The global session or one customer session."""
+    """The global session or one customer session.
+
+    ``entity`` is the logical name the session is about (``account`` for a session a rule created
+    from an account page); ``view`` is what the session lines give it (tab name and overview
+    lines), kept current by the desktop.
+    """
 
     id: str
     is_global: bool
     store: DataStore
     name: str = ""
     started: datetime = field(default_factory=lambda: datetime.now(UTC))
+    entity: str = ""
+    view: Any = None  # usd_desktop.core.session_lines.SessionView once evaluated
 
     def __repr__(self) -> str:
         kind = "global" if self.is_global else "customer"
@@ -151,6 +158,8 @@ class Sessions:
         self.session_created: Signal[Session] = Signal("session.created")
         self.session_closed: Signal[Session] = Signal("session.closed")
         self.active_changed: Signal[Session] = Signal("session.active_changed")
+        #: A session's name, entity or session-lines view changed.
+        self.session_updated: Signal[Session] = Signal("session.updated")
         gid = uuid.uuid4().hex
         self.global_session = Session(gid, True, DataStore(gid, self.changed), name="Global")
         self._sessions: dict[str, Session] = {gid: self.global_session}
@@ -176,9 +185,22 @@ class Sessions:
         return len(self._sessions)
 
     # ------------------------------------------------------------------ changes
-    def create(self, name: str = "", *, activate: bool = True) -> Session:
-        sid = uuid.uuid4().hex
-        session = Session(sid, False, DataStore(sid, self.changed), name=name)
+    def create(
+        self,
+        name: str = "",
+        *,
+        activate: bool = True,
+        session_id: str | None = None,
+        entity: str = "",
+        started: datetime | None = None,
+    ) -> Session:
+        """A new customer session; ``session_id`` and ``started`` are given when one is restored."""
+        sid = session_id or uuid.uuid4().hex
+        if sid in self._sessions:
+            raise ValueError(f"a session with id {sid} already exists")
+        session = Session(sid, False, DataStore(sid, self.changed), name=name, entity=entity)
+        if started is not None:
+            session.started = started
         self._sessions[sid] = session
         self.session_created.emit(session)
         if activate:
@@ -186,6 +208,24 @@ class Sessions:
         else:
             self._refresh_session_sections()
         return session
+
+    def update(
+        self, session: Session, *, name: str | None = None, entity: str | None = None, view: Any = None
+    ) -> None:
+        """Change a session's name, entity or view; ``session_updated`` tells who shows them."""
+        changed = False
+        if name is not None and name != session.name:
+            session.name = name
+            session.store.set("$Session", "Name", name)
+            changed = True
+        if entity is not None and entity != session.entity:
+            session.entity = entity
+            changed = True
+        if view is not None and view != session.view:
+            session.view = view
+            changed = True
+        if changed:
+            self.session_updated.emit(session)
 
     def activate(self, session: Session) -> None:
         if session.id not in self._sessions:
@@ -221,6 +261,7 @@ class Sessions:
                     "Count": count,
                     "StartTime": session.started.isoformat(timespec="seconds"),
                     "Name": session.name,
+                    "Entity": session.entity,
                 },
             )
 

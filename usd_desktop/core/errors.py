@@ -39,6 +39,10 @@ class ActionError(UsdError):
     """An action failed: unknown control or action, bad data, or the control raised."""
 
 
+class SessionLimitReached(ActionError):
+    """A new customer session was refused: ``maxNumberOfSessions`` are open."""
+
+
 class ChainTooDeep(ActionError):
     """Action calls triggered each other past the allowed depth (a loop in the configuration)."""
 

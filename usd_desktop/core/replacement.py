@@ -443,6 +443,40 @@ def render(
         ) from None
 
 
+def without_blanks(data: Mapping[str, Any]) -> dict[str, Any]:
+    """A copy of the data view (``{"session", "global", "active", "event"}``) without its empty
+    values: a record's empty field then counts as missing (session lines, agent-script text)."""
+    out = dict(data)
+    for key in ("session", "global", "active"):
+        scope = data.get(key)
+        if isinstance(scope, Mapping):
+            out[key] = {
+                root: {n: v for n, v in names.items() if v != ""} if isinstance(names, Mapping) else names
+                for root, names in scope.items()
+            }
+    event = data.get("event")
+    if isinstance(event, Mapping):
+        out["event"] = {n: v for n, v in event.items() if v != ""}
+    return out
+
+
+def dependencies(*templates: str) -> frozenset[tuple[str, str | None]] | None:
+    """The ``(root, name)`` pairs the templates read (``(name, None)`` for a bare event parameter);
+    ``None`` when they may read anything (scriptlets, ``$Expression``, ``v`` rescans, ``$Resources``)."""
+    deps: set[tuple[str, str | None]] = set()
+    for template in templates:
+        if not template:
+            continue
+        parsed = parse(template)
+        for parameter in parsed.parameters:
+            if parameter.root == "script" or "v" in parameter.flags:
+                return None
+            deps.add((parameter.root, parameter.name))
+        if "$Expression" in template or "$Resources" in template:
+            return None
+    return frozenset(deps)
+
+
 def try_render(
     template: str,
     data: Mapping[str, Any],

@@ -56,22 +56,6 @@ class ButtonState:
     tooltip: str
 
 
-def _dependencies(*templates: str) -> frozenset[tuple[str, str | None]] | None:
-    """The ``(root, name)`` pairs the templates read; ``None`` = anything (scriptlets, etc.)."""
-    deps: set[tuple[str, str | None]] = set()
-    for template in templates:
-        if not template:
-            continue
-        parsed = replacement.parse(template)
-        for parameter in parsed.parameters:
-            if parameter.root == "script" or "v" in parameter.flags:
-                return None
-            deps.add((parameter.root, parameter.name))
-        if "$Expression" in template or "$Resources" in template:
-            return None
-    return frozenset(deps)
-
-
 class ToolbarModel:
     """States of every toolbar and button, recomputed on demand from a data view."""
 
@@ -90,7 +74,7 @@ class ToolbarModel:
         self._states: dict[tuple[str, str], ButtonState] = {}
         for toolbar in self.toolbars:
             for button in self.walk(toolbar):
-                self._deps[(toolbar.name, button.name)] = _dependencies(
+                self._deps[(toolbar.name, button.name)] = replacement.dependencies(
                     button.enable_condition, button.visible_condition, button.text,
                     button.tooltip, toolbar.enable_condition, toolbar.visible_condition,
                 )

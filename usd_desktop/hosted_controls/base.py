@@ -27,7 +27,9 @@ if TYPE_CHECKING:
     from usd_desktop.config.schema import HostedControl as HostedControlDef
     from usd_desktop.core.context import Session
     from usd_desktop.core.dispatcher import CallContext, Dispatcher
+    from usd_desktop.core.signals import Signal
     from usd_desktop.data.services import DataServices
+    from usd_desktop.hosted_controls.navigation_router import NavigationRouter
 
 #: Actions every control type accepts (USD: Close, FireEvent, MoveToPanel, SetSize, default, and
 #: the ExecuteOn* family, which the dispatcher intercepts).
@@ -75,6 +77,9 @@ class DesktopHost(Protocol):
     def show_about(self) -> None: ...
     def close_control(self, control: str) -> None: ...
     def set_control_size(self, control: str, width: int | None, height: int | None) -> None: ...
+    def show_outside(self, url: str) -> None:
+        """Open ``url`` in an unmanaged window outside the desktop (a navigation rule's Show Outside)."""
+        ...
 
 
 class ControlEnvironment(Protocol):
@@ -93,6 +98,30 @@ class ControlEnvironment(Protocol):
         ...
     def spawn(self, coro: Awaitable[Any], *, session: Session | None = None) -> None:
         """Run a coroutine in the background, tied to ``session``'s lifetime."""
+        ...
+    @property
+    def control_state_changed(self) -> Signal[HostedControl]:
+        """Emitted with a control whose :meth:`HostedControl.session_state` changed (the journal listens)."""
+        ...
+    async def create_session(
+        self,
+        *,
+        name: str = "",
+        entity: str = "",
+        context: Mapping[str, str] | None = None,
+        background: bool = False,
+        chain: Any = None,
+        redo: Callable[[], Awaitable[Any]] | None = None,
+    ) -> Session:
+        """A new customer session (its events fired); :class:`SessionLimitReached` past the limit."""
+        ...
+    async def switch_session(self, session: Session, *, chain: Any = None) -> None: ...
+    async def request_close(self, session: Session, *, chain: Any = None) -> bool: ...
+    async def close_session(self, session: Session, *, chain: Any = None) -> None: ...
+    async def redo_screen_pop(self) -> bool: ...
+    @property
+    def router(self) -> NavigationRouter:
+        """Window navigation: ``decide`` a load, ``apply`` the decision, or ``route`` both."""
         ...
 
 
@@ -209,6 +238,20 @@ class HostedControl:
         """Hold ``dispose`` (what ``Signal.connect`` returns) until the control closes; returns it."""
         self.__dict__.setdefault("_kept_disposers", []).append(dispose)
         return dispose
+
+    # ------------------------------------------------------------------ crash recovery
+    def session_state(self) -> dict[str, Any] | None:
+        """What to journal so a restored session shows this control as it was (JSON-able): its
+        page, its record, its position. ``None``: being open is all there is to restore."""
+        return None
+
+    def restore_session_state(self, state: Mapping[str, Any]) -> None:
+        """Put back what :meth:`session_state` gave, without running any action call."""
+
+    def state_changed(self) -> None:
+        """Tell the desktop that :meth:`session_state` changed (the journal writes it soon)."""
+        if not self.closed:
+            self.env.control_state_changed.emit(self)
 
     def close(self) -> None:
         """Release what the control holds; the desktop calls it when the control or session ends."""

@@ -18,14 +18,14 @@ GLOBAL_MANAGER = ControlType(
         {
             "CopyToContext", "Pause", "SaveSetting", "ReadSettings", "DisplayMessage",
             "ShowTab", "CopyToClipboard", "LaunchURL", "ExecuteScriptlet", "SetTheme", "ShowAbout",
-            "CreateSession", "CloseSession",
+            "CreateSession", "CloseSession", "CloseActive", "SwitchSession", "RedoScreenPop",
             "DoSearch", "ClearEntityList", "CreateEntity", "UpdateEntity", "DeleteEntity",
             "Open_CRM_Page", "New_CRM_Page", "CopyLogicalEntityToContext",
         }
     ),
     events=frozenset({"DesktopReady", "SessionNew", "SessionActivated", "SessionDeactivated",
-                      "SessionClosed", "CaseResolved", "CaseClosed", "CaseReopened",
-                      "CaseEscalated", "CaseFollowUp"}),
+                      "SessionCloseRequested", "SessionClosing", "SessionClosed", "PopupRouted",
+                      "CaseResolved", "CaseClosed", "CaseReopened", "CaseEscalated", "CaseFollowUp"}),
     singleton=True,
     default_panel="HiddenPanel",
 )
@@ -62,8 +62,8 @@ STANDARD_WEB_APPLICATION = ControlType(
     name="StandardWebApplication",
     factory="usd_desktop.hosted_controls.qt.web_application:StandardWebApplication",
     description="Hosts any web page (QtWebEngine); pages raise events through https://event/.",
-    actions=frozenset({"Navigate", "GoBack", "GoForward", "GoHome", "RunScript", "Refresh"}),
-    events=frozenset({"BrowserDocumentComplete", "PageReady"}),
+    actions=frozenset({"Navigate", "Popup", "GoBack", "GoForward", "GoHome", "RunScript", "Refresh"}),
+    events=frozenset({"BrowserDocumentComplete", "PageReady", "PopupRouted"}),
     needs_qt=True,
 )
 
@@ -71,7 +71,7 @@ DEBUGGER = ControlType(
     name="Debugger",
     factory="usd_desktop.hosted_controls.qt.debugger:DebuggerControl",
     description="Live trace of action calls, the data parameters, and a place to run actions.",
-    actions=frozenset({"SetReplacementParameter", "TestScriptlet", "Clear"}),
+    actions=frozenset({"SetReplacementParameter", "TestScriptlet", "Clear", "FindTrace"}),
     needs_qt=True,
 )
 
@@ -82,7 +82,7 @@ ENTITY_FORM = ControlType(
     "records in sub-lists; the loaded record becomes [[entity.field]] in the session.",
     actions=frozenset({"Open_CRM_Page", "New_CRM_Page", "Save", "Refresh", "SetFieldValues",
                        "ResolveCase", "CloseCase", "ReopenCase", "EscalateCase"}),
-    events=frozenset({"DataReady", "Saved", "RecordSelected"}),
+    events=frozenset({"DataReady", "Saved", "RecordSelected", "PopupRouted"}),
     needs_qt=True,
 )
 
@@ -124,6 +124,36 @@ NOTES = ControlType(
     default_panel="RightPanel",
 )
 
+SESSION_TABS = ControlType(
+    name="SessionTabs",
+    factory="usd_desktop.hosted_controls.qt.session_tabs:SessionTabsControl",
+    description="The customer sessions' tab strip: switch, close, timers, attention and progress marks.",
+    actions=frozenset({"SwitchSession", "CloseSession", "CloseActive", "ShowAttention", "HideAttention",
+                       "ResetProgressIndicator", "HideProgressIndicator", "RedoScreenPop"}),
+    events=frozenset({"SessionCloseRequested", "SessionClosing", "SessionClosed"}),
+    singleton=True,
+    needs_qt=True,
+    default_panel="SessionTabsPanel",
+)
+
+SESSION_OVERVIEW = ControlType(
+    name="SessionOverview",
+    factory="usd_desktop.hosted_controls.qt.session_overview:SessionOverviewControl",
+    description="The active session's name and overview lines (USD Session Lines).",
+    needs_qt=True,
+    default_panel="SessionExplorerPanel",
+)
+
+AGENT_SCRIPTING = ControlType(
+    name="AgentScripting",
+    factory="usd_desktop.hosted_controls.qt.agent_script:AgentScriptControl",
+    description="Guided call and chat scripts: tasks, answers, history, checklists.",
+    actions=frozenset({"GoToTask", "GotoTaskByDnis", "Back", "MainMenu", "StartScript"}),
+    events=frozenset({"TaskUpdated", "AllAnswersVisited", "AnswerChosen"}),
+    needs_qt=True,
+    default_panel="WorkflowPanel",
+)
+
 BUILTIN_TYPES = (
     GLOBAL_MANAGER,
     CONNECTION_MANAGER,
@@ -136,4 +166,7 @@ BUILTIN_TYPES = (
     KNOWLEDGE_SEARCH,
     INTERACTION_HISTORY,
     NOTES,
+    SESSION_TABS,
+    SESSION_OVERVIEW,
+    AGENT_SCRIPTING,
 )

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from usd_desktop.core.datafield import ActionData
 from usd_desktop.core.errors import ActionError
+from usd_desktop.core.navigation import Navigation
 from usd_desktop.core.trace import Outcome
 from usd_desktop.data.search import SearchResult
 from usd_desktop.data.services import DataServices, SearchDone
@@ -60,6 +61,14 @@ def _number(data: ActionData, key: str, action: str) -> int | None:
     if value < 1:
         raise ActionError(f"{action}: {key} must be 1 or more")
     return value
+
+
+def _first_keyed(data: ActionData, *keys: str) -> str:
+    for key in keys:
+        value = data.take(key)
+        if value is not None and value.strip():
+            return value.strip()
+    return ""
 
 
 class DataActions(HostedControl):
@@ -169,6 +178,20 @@ class DataActions(HostedControl):
     async def _to_form(self, action: str, data: ActionData, call: CallContext) -> str | None:
         services = self.data_services()
         meta = self._entity(services, data.copy(), action)
+        # Open_CRM_Page and New_CRM_Page go through the window navigation rules (usd-reference §5.2)
+        values = data.copy()
+        for key in ("LogicalName", "entity", "etn"):
+            values.take(key)
+        record_id = _first_keyed(values, "Id", "entityId", "recordId").strip("{}") or None
+        navigation = Navigation(self.name, "", "popup", entity=meta.name,
+                                record_id=record_id if action == "Open_CRM_Page" else None,
+                                session_id=call.session.id)
+        routed = await self.env.router.route(navigation, call.session, chain=call.chain,
+                                             values=values.as_dict() if action == "New_CRM_Page" else None)
+        if routed.handled:
+            if routed.problems:
+                raise ActionError(f"{action}: " + "; ".join(routed.problems))
+            return record_id or routed.session_id
         form = self._form_for(meta.name, action)
         outcome = await call.dispatcher.run_action(
             form, action, data.raw, session=call.session, chain=call.chain, literal=True

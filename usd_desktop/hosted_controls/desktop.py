@@ -30,7 +30,9 @@ from usd_desktop.core.signals import Signal
 from usd_desktop.core.trace import TraceJournal
 from usd_desktop.data.services import DataServices, RecordChange
 from usd_desktop.hosted_controls.base import DesktopHost, HostedControl, SettingsStore
+from usd_desktop.hosted_controls.navigation_router import NavigationRouter
 from usd_desktop.hosted_controls.registry import Registry
+from usd_desktop.hosted_controls.session_lifecycle import SessionLifecycle
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +76,7 @@ class JsonSettingsStore:
         os.replace(tmp, self.path)
 
 
-class Desktop:
+class Desktop(SessionLifecycle):
     """Sessions + dispatcher + hosted-control instances for one configuration and one user."""
 
     def __init__(
@@ -106,6 +108,8 @@ class Desktop:
         self._failed: set[str] = set()
         self.ready = False
         self._load(language, user or {})
+        self._init_sessions()
+        self.router = NavigationRouter(self)
         self._disposers = [self.sessions.session_closed.connect(self._on_session_closed)]
         if data is not None:
             self.problems.extend(f"data: {p}" for p in data.configure(config))
@@ -302,6 +306,7 @@ class Desktop:
         for dispose in self._disposers:
             dispose()
         self._disposers.clear()
+        self._close_sessions_lifecycle()
         for name in list(self._global):
             self.close_control(name)
         tasks: list[asyncio.Task[Any]] = [t for bucket in self._tasks.values() for t in bucket]

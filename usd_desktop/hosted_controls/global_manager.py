@@ -10,6 +10,7 @@ import asyncio
 from urllib.parse import urlsplit
 
 from usd_desktop.core import replacement
+from usd_desktop.core.context import Session
 from usd_desktop.core.datafield import ActionData
 from usd_desktop.core.dispatcher import CallContext
 from usd_desktop.core.errors import ActionError
@@ -132,37 +133,62 @@ class GlobalManager(DataActions):
 
     @uii_action("CreateSession")
     async def create_session(self, data: ActionData, call: CallContext) -> str:
-        """Open a customer session; ``key=value`` lines seed its ``$Context``; returns its id."""
-        sessions = call.dispatcher.sessions
-        limit = sessions.global_session.store.get("$Global", "maxNumberOfSessions")
-        if limit and limit.isdigit() and int(limit) > 0 and len(sessions.customer_sessions) >= int(limit):
-            raise ActionError(f"CreateSession: the limit of {limit} customer sessions is reached")
+        """Open a customer session; ``key=value`` lines seed its ``$Context``; returns its id.
+
+        ``BackGround=true`` opens it without switching to it; ``name=`` gives the tab a name until
+        a session line names it; ``entity=`` (or a ``LogicalName`` line) says what it is about.
+        """
         background = (data.take("BackGround") or data.take("background") or "").lower() == "true"
-        name = data.take("name") or f"Session {len(sessions.customer_sessions) + 1}"
-        session = sessions.create(name, activate=not background)
+        name = data.take("name") or ""
+        entity = data.take("entity") or ""
         context = data.as_dict()
-        if context:  # the new session starts with these in $Context (e.g. LogicalName, Id)
-            session.store.update("$Context", context)
-        await call.dispatcher.fire_event(
-            self.name, "SessionNew", {"SessionId": session.id, "IsGlobal": "false"},
-            session=session, chain=call.chain,
-        )
+        entity = entity or context.get("LogicalName", "")
+        session = await self.env.create_session(
+            name=name, entity=entity, context=context, background=background, chain=call.chain)
         return session.id
+
+    def _session_named(self, data: ActionData, call: CallContext, action: str) -> Session:
+        sessions = call.dispatcher.sessions
+        wanted = data.take("SessionId") or data.take("sessionid") or _first_line(data)
+        if wanted:
+            session = sessions.get(wanted.strip())
+            if session is None:
+                raise ActionError(f"{action}: no session with id {wanted.strip()!r}")
+            return session
+        session = call.session if not call.session.is_global else sessions.active
+        if session.is_global:
+            raise ActionError(f"{action}: no customer session")
+        return session
 
     @uii_action("CloseSession")
     async def close_session(self, data: ActionData, call: CallContext) -> None:
         """Close a customer session (``SessionId=``, default: the one the call runs in or the active one)."""
-        sessions = call.dispatcher.sessions
+        session = self._session_named(data, call, "CloseSession")
+        if session.is_global:
+            raise ActionError("CloseSession: the global session cannot be closed")
+        await self.env.close_session(session, chain=call.chain)
+
+    @uii_action("CloseActive")
+    async def close_active(self, data: ActionData, call: CallContext) -> None:
+        """Close the active customer session."""
+        active = call.dispatcher.sessions.active
+        if active.is_global:
+            raise ActionError("CloseActive: no customer session is active")
+        await self.env.close_session(active, chain=call.chain)
+
+    @uii_action("SwitchSession")
+    async def switch_session(self, data: ActionData, call: CallContext) -> None:
+        """Make a session active (``SessionId=``; ``[[$Session.Global]g]`` is the global session)."""
         wanted = data.take("SessionId") or data.take("sessionid") or _first_line(data)
-        session = sessions.get(wanted) if wanted else (
-            call.session if not call.session.is_global else sessions.active)
-        if session is None or session.is_global:
-            raise ActionError("CloseSession: no customer session to close")
-        sessions.close(session)
-        await call.dispatcher.fire_event(
-            self.name, "SessionClosed", {"SessionId": session.id, "IsGlobal": "false"},
-            session=sessions.global_session, chain=call.chain,
-        )
+        session = call.dispatcher.sessions.get(wanted.strip()) if wanted else None
+        if session is None:
+            raise ActionError(f"SwitchSession: no session with id {wanted!r}")
+        await self.env.switch_session(session, chain=call.chain)
+
+    @uii_action("RedoScreenPop")
+    async def redo_screen_pop(self, data: ActionData, call: CallContext) -> str:
+        """Replay the screen pop the session limit refused; ``$Return`` is true when it ran."""
+        return "true" if await self.env.redo_screen_pop() else "false"
 
 
 class ConnectionManager(HostedControl):

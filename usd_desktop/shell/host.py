@@ -10,9 +10,9 @@ import logging
 from typing import TYPE_CHECKING
 
 from PySide6 import __version__ as pyside_version
-from PySide6.QtCore import QUrl
+from PySide6.QtCore import Qt, QUrl
 from PySide6.QtGui import QDesktopServices, QGuiApplication
-from PySide6.QtWidgets import QApplication, QMessageBox
+from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
 from usd_desktop import __version__
 from usd_desktop.core.errors import ActionError
@@ -31,6 +31,7 @@ class QtDesktopHost:
         self.window: MainWindow | None = None
         self.theme = "light"
         self._boxes: list[QMessageBox] = []
+        self._outside: list[QWidget] = []
 
     def bind(self, window: MainWindow) -> None:
         self.window = window
@@ -100,3 +101,26 @@ class QtDesktopHost:
 
     def set_control_size(self, control: str, width: int | None, height: int | None) -> None:
         self._window().resize_control(control, width, height)
+
+    def show_outside(self, url: str) -> None:
+        """A navigation rule's Show Outside: web pages in their own top-level window, which the
+        desktop does not manage (it may go to a second monitor); other URLs to the system."""
+        if QUrl(url).scheme().lower() not in ("http", "https", "file", "about", "data"):
+            self.launch_url(url)
+            return
+        from PySide6.QtWebEngineWidgets import QWebEngineView  # only when a rule asks for it
+
+        view = QWebEngineView()
+        view.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        view.setObjectName("outsideWindow")
+        view.setWindowTitle(url)
+        view.titleChanged.connect(view.setWindowTitle)
+        view.destroyed.connect(lambda *_, v=view: self._outside.remove(v) if v in self._outside else None)
+        self._outside.append(view)
+        view.resize(1000, 700)
+        view.load(QUrl(url))
+        view.show()
+
+    @property
+    def outside_windows(self) -> list[QWidget]:
+        return list(self._outside)

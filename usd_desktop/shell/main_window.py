@@ -14,12 +14,13 @@ import os
 from pathlib import Path
 from typing import Any
 
+import shiboken6
 from PySide6.QtCore import QByteArray, QTimer
 from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import QLabel, QMainWindow, QWidget
 
 from usd_desktop.core import replacement
-from usd_desktop.core.context import ChangeSet
+from usd_desktop.core.context import ChangeSet, Session
 from usd_desktop.hosted_controls.base import HostedControl
 from usd_desktop.hosted_controls.desktop import Desktop
 from usd_desktop.hosted_controls.qt.base import QtHostedControl
@@ -29,6 +30,7 @@ from usd_desktop.hosted_controls.qt.panel_layout import (
     PanelLayoutControl,
 )
 from usd_desktop.hosted_controls.qt.panels import Panel
+from usd_desktop.shell.session_placement import SessionPlacement
 
 log = logging.getLogger(__name__)
 
@@ -39,12 +41,17 @@ class MainWindow(QMainWindow):
         self.desktop = desktop
         self.state_file = state_file
         self.setObjectName("MainWindow")
-        self.setWindowTitle(f"usd_desktop — {desktop.config.name}")
         self.resize(1440, 900)
-        self._placed: dict[QWidget, Panel] = {}
+        self._placed: dict[QWidget, Panel] = {}  # each control widget's home panel
+        self._widgets: dict[HostedControl, QWidget] = {}  # the widget of each placed control
         self._tasks: set[asyncio.Future[Any]] = set()
         self.layout_widget = self._make_layout()
         self.setCentralWidget(self.layout_widget)
+        self.placement = SessionPlacement(
+            self, desktop, self.layout_widget, widgets=lambda: list(self._widgets.items()),
+            home=self.panel_of, title=self._title,
+        )
+        self.refresh_window_title()
         self._status = QLabel("Starting…")
         self._status.setObjectName("desktopStatus")
         self._problems = QLabel("")
@@ -59,6 +66,9 @@ class MainWindow(QMainWindow):
             desktop.control_created.connect(self._on_control_created),
             desktop.control_closed.connect(self._on_control_closed),
             desktop.sessions.changed.connect(self._on_context_changed),
+            desktop.sessions.active_changed.connect(lambda _s: self.refresh_window_title()),
+            desktop.sessions.session_updated.connect(self._on_session_updated),
+            self.placement.dispose,
         ]
         for panel in self.layout_widget.panels.values():
             panel.signals.close_requested.connect(self._on_close_requested)
@@ -96,15 +106,19 @@ class MainWindow(QMainWindow):
             panel = self.layout_widget.panels["Unknown"]
             self.refresh_problems()
         widget = control.widget()
-        panel.add(widget, self._title(control), closable=definition.user_can_close)
         self._placed[widget] = panel
+        self._widgets[control] = widget
+        if self.placement.belongs_shown(control):
+            panel.add(widget, self._title(control), closable=definition.user_can_close)
+        else:  # a control of a session in the background waits, hidden, until it is active
+            self.placement.park(widget)
 
     def _on_control_closed(self, control: HostedControl) -> None:
-        if not isinstance(control, QtHostedControl) or not control.has_widget:
+        widget = self._widgets.pop(control, None)
+        if widget is None:
             return
-        widget = control.widget()
         panel = self._placed.pop(widget, None)
-        if panel is not None:
+        if panel is not None and shiboken6.isValid(widget):
             panel.remove(widget)
 
     def _on_close_requested(self, control: str) -> None:
@@ -122,11 +136,22 @@ class MainWindow(QMainWindow):
             self._titles.start()
 
     def refresh_titles(self) -> None:
-        for control in self.desktop.all_controls():
-            if isinstance(control, QtHostedControl) and control.has_widget:
-                panel = self._placed.get(control.widget())
-                if panel is not None:
-                    panel.set_title(control.widget(), self._title(control))
+        for control, widget in list(self._widgets.items()):
+            panel = self._placed.get(widget)
+            if panel is not None and panel.contains(widget):
+                panel.set_title(widget, self._title(control))
+
+    def _on_session_updated(self, session: Session) -> None:
+        if session is self.desktop.sessions.active:
+            self.refresh_window_title()
+
+    def refresh_window_title(self) -> None:
+        """``<active session> — usd_desktop — <configuration>``; without the session in the global view."""
+        title = f"usd_desktop — {self.desktop.config.name}"
+        active = self.desktop.sessions.active
+        if not active.is_global and active.name:
+            title = f"{active.name} — {title}"
+        self.setWindowTitle(title)
 
     # ------------------------------------------------------------------ host requests
     def _find(self, name: str) -> QtHostedControl | None:

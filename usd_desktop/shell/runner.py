@@ -14,11 +14,13 @@ from typing import Any
 
 from usd_desktop.config.schema import Configuration
 from usd_desktop.core.context import Session
+from usd_desktop.core.session_journal import JournaledSession, SessionJournal
 from usd_desktop.core.trace import Outcome, TraceJournal, TraceRecord
 from usd_desktop.data.services import DataServices
 from usd_desktop.hosted_controls.base import SettingsStore
 from usd_desktop.hosted_controls.desktop import Desktop
 from usd_desktop.hosted_controls.registry import Registry
+from usd_desktop.hosted_controls.session_recorder import SessionRecorder, restore_sessions
 from usd_desktop.shell.host import QtDesktopHost
 from usd_desktop.shell.main_window import MainWindow
 
@@ -38,6 +40,7 @@ class DesktopRunner:
         language: str,
         state_file: Path | None,
         data: DataServices | None = None,
+        session_journal: SessionJournal | None = None,
     ) -> None:
         self.registry = registry
         self.data = data
@@ -54,6 +57,11 @@ class DesktopRunner:
         self.applied: list[str] = []
         self._disposers: list[Any] = []
         self._tasks: set[asyncio.Future[Any]] = set()
+        #: Where open customer sessions are journaled (None: not at all), and what a crash left.
+        self.session_journal = session_journal
+        self.crashed_sessions: list[JournaledSession] = (
+            session_journal.pending() if session_journal is not None else [])
+        self.recorder: SessionRecorder | None = None
 
     def build(self, config: Configuration, label: str, problems: list[str] | None = None) -> MainWindow:
         """Create the runtime and the window for ``config`` (not started yet)."""
@@ -64,6 +72,10 @@ class DesktopRunner:
         window = MainWindow(desktop, state_file=self.state_file)
         self.host.bind(window)
         self.desktop, self.window, self.label = desktop, window, label
+        if self.session_journal is not None:
+            if self.recorder is not None:
+                self.recorder.close(clean=False)  # the old desktop has no customer session left
+            self.recorder = SessionRecorder(desktop, self.session_journal)
         for dispose in self._disposers:
             dispose()
         self._disposers = [desktop.sessions.session_closed.connect(self._on_session_closed)]
@@ -123,8 +135,33 @@ class DesktopRunner:
         self.journal.record(TraceRecord(seq=self.journal.next_seq(), kind="configuration",
                                         name=label, outcome=outcome, reason=reason))
 
+    # ------------------------------------------------------------------ crash recovery
+    async def restore_crashed_sessions(self, mode: str) -> list[str]:
+        """Offer (``ask``), do (``always``) or skip (``never``) the restore of what a crash left."""
+        crashed, self.crashed_sessions = self.crashed_sessions, []
+        desktop, recorder = self.desktop, self.recorder
+        if not crashed or desktop is None or recorder is None:
+            return []
+        wanted = mode == "always"
+        if mode == "ask":
+            from usd_desktop.shell.restore_prompt import ask_restore
+
+            wanted = await ask_restore(self.window, crashed)
+        problems: list[str] = []
+        if wanted:
+            problems = await restore_sessions(desktop, crashed)
+            desktop.problems.extend(f"restore: {p}" for p in problems)
+            if self.window is not None:
+                self.window.refresh_problems()
+        recorder.prune()  # declined or not restorable: not offered again
+        log.info("%s %d crashed customer session(s)", "restored" if wanted else "discarded", len(crashed))
+        return problems
+
     async def close(self) -> None:
         for task in list(self._tasks):
             task.cancel()
+        if self.recorder is not None:
+            self.recorder.close(clean=True)  # a normal close leaves nothing to restore
+            self.recorder = None
         if self.desktop is not None:
             await self.desktop.shutdown()

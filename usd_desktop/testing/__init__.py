@@ -29,6 +29,9 @@ class RecordingHost:
     def display_message(self, text: str, caption: str) -> None:
         self._note("display_message", text, caption)
 
+    def show_outside(self, url: str) -> None:
+        self._note("show_outside", url)
+
     def show_control(self, control: str) -> None:
         self._note("show_control", control)
 

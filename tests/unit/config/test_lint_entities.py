@@ -468,3 +468,17 @@ def test_rules_are_ordered_by_order_then_position() -> None:
     ]
     data[RULES][1]["order"] = 9  # the catch-all now comes last: nothing is hidden
     assert issues_of(data) == []
+
+
+def test_a_session_for_the_global_manager_to_route_does_not_shadow_later_rules() -> None:
+    data = base()
+    managers = [c["name"] for c in data["hosted_controls"] if c["type"] == "GlobalManager"]
+    append(RULES, {"name": "Session first", "order": 1, "entity": "contact", "action": "create_session",
+                   "target_tab": managers[0]})(data)
+    append(RULES, {"name": "Then its tab", "order": 2, "entity": "contact", "target_tab": "Contact"})(data)
+    codes = {(i.code, i.record) for i in lint(Configuration.model_validate(data))}
+    assert not any(code == "USD179" and "Then its tab" in record for code, record in codes)
+    data[RULES][-2]["target_tab"] = "Contact"  # an ordinary target: the later rule is unreachable
+    data[RULES][-2]["action"] = "route_window"
+    codes = {(i.code, i.record) for i in lint(Configuration.model_validate(data))}
+    assert any(code == "USD179" and "Then its tab" in record for code, record in codes)

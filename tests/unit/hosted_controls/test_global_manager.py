@@ -122,7 +122,7 @@ async def test_create_and_close_customer_sessions(desktop_factory):
     for _ in range(2):
         await d.dispatcher.run_action_call("New")
     limited = await d.dispatcher.run_action_call("New")  # maxNumberOfSessions is 3
-    assert limited.outcome.value == "failed" and "limit of 3" in limited.reason
+    assert limited.outcome.value == "failed" and "3 customer session(s) are open" in limited.reason
     await d.dispatcher.run_action_call("Close")
     assert len(d.sessions.customer_sessions) == 2
     assert d.dispatcher.journal.find(kind="event", name="SessionClosed")

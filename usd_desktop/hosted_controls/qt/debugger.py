@@ -166,6 +166,15 @@ class DebuggerControl(QtHostedControl):
             widget.run.script_result.setPlainText(result)
         return result
 
+    @uii_action("FindTrace")
+    def find_trace(self, data: ActionData, call: CallContext) -> str:
+        """Filter the trace by the text (first line or ``text=``) and select the newest match, so
+        its details (for a navigation: every rule considered) show; ``$Return`` is its name."""
+        text = (data.take("text") or data.remainder()).strip()
+        widget = self.debugger_widget
+        found = widget.trace.find_record(text) if widget is not None else None
+        return found.name if found is not None else ""
+
     @uii_action("Clear")
     def clear(self, data: ActionData, call: CallContext) -> None:
         widget = self.debugger_widget

@@ -271,10 +271,11 @@ def describe(record: TraceRecord, model: TraceTableModel) -> str:
         lines.append(f"Reason: {record.reason}")
     if record.condition:
         lines += ["", "Condition (rendered):", record.condition]
+    navigation = record.kind == "navigation"  # a window navigation decision: every rule considered
     if record.data:
-        lines += ["", "Data (resolved):", record.data]
+        lines += ["", "Rules considered:" if navigation else "Data (resolved):", record.data]
     if record.result is not None:
-        lines += ["", "Result ($Return):", record.result]
+        lines += ["", "Routed to:" if navigation else "Result ($Return):", record.result]
     if record.parameters:
         lines += ["", "Parameters:"]
         lines += [f"  {k} = {v}" for k, v in record.parameters.items()]
@@ -346,7 +347,7 @@ class TracePane(QWidget):
         bar.addWidget(self.outcome_combo)
         bar.addWidget(self.copy_button)
         bar.addWidget(self.clear_button)
-        split = QSplitter(Qt.Orientation.Vertical, self)
+        self.split = split = QSplitter(Qt.Orientation.Vertical, self)
         split.addWidget(self.view)
         split.addWidget(self.details)
         split.setStretchFactor(0, 3)
@@ -365,6 +366,20 @@ class TracePane(QWidget):
     def clear(self) -> None:
         self.model.clear()
         self.details.clear()
+
+    def find_record(self, text: str) -> TraceRecord | None:
+        """Filter the table by ``text`` and select the newest matching record (its details show)."""
+        self.model.flush()
+        self.filter_edit.setText(text)
+        rows = self.proxy.rowCount()
+        if not rows:
+            return None
+        self.view.selectRow(rows - 1)
+        self.view.scrollToBottom()
+        total = sum(self.split.sizes())
+        if total > 0:  # the details are what was asked for: give them most of the room
+            self.split.setSizes([total * 2 // 5, total - total * 2 // 5])
+        return self.selected_records()[-1]
 
     def selected_records(self) -> list[TraceRecord]:
         rows = sorted({self.proxy.mapToSource(i).row() for i in self.view.selectionModel()

@@ -40,11 +40,13 @@ from PySide6.QtWidgets import QWidget
 
 from usd_desktop.core.datafield import ActionData
 from usd_desktop.core.errors import ActionError, UsdError
+from usd_desktop.core.navigation import Navigation
 from usd_desktop.data.errors import DataError
 from usd_desktop.data.metadata import EntityMeta
 from usd_desktop.data.services import RecordChange
 from usd_desktop.hosted_controls.base import uii_action
 from usd_desktop.hosted_controls.catalog import ENTITY_FORM
+from usd_desktop.hosted_controls.navigation_router import RoutedPage
 from usd_desktop.hosted_controls.qt.base import QtHostedControl
 from usd_desktop.hosted_controls.qt.entity_editors import (
     EntityFormWidget,
@@ -358,7 +360,7 @@ class EntityForm(QtHostedControl):
             widget.show_notice("")
 
     # ------------------------------------------------------------------ loading
-    async def _open(self, entity: str, ident: str) -> dict[str, Any]:
+    async def _open(self, entity: str, ident: str, *, announce: bool = True) -> dict[str, Any]:
         services = self.data_services()
         self._meta(entity)
         self._flush()
@@ -383,7 +385,9 @@ class EntityForm(QtHostedControl):
         self._restore_draft()
         publish_record(self.session, entity, record)
         self.publish({"LogicalName": entity, "Id": ident})
-        self.raise_event("DataReady", {"LogicalName": entity, "Id": ident})
+        if announce:
+            self.raise_event("DataReady", {"LogicalName": entity, "Id": ident})
+        self.state_changed()
         return record
 
     def _reload_soon(self, item: RelatedList) -> None:
@@ -482,13 +486,16 @@ class EntityForm(QtHostedControl):
         if not entity:
             raise ActionError(f"{self.name}: New_CRM_Page needs LogicalName=<entity> (or the entity setting)")
         meta = self._meta(entity)
-        prefill = self._values_from(data, meta, "New_CRM_Page")
+        self._start_new(entity, meta, self._values_from(data, meta, "New_CRM_Page"))
+
+    def _start_new(self, entity: str, meta: EntityMeta, prefill: dict[str, Any]) -> None:
         self._flush()
         self._token += 1
         self._prefill = {k: text(v) if not isinstance(v, bool) else v for k, v in prefill.items()}
         self._show(entity, _defaults(meta), prefill=prefill)
         self._restore_draft()
         self.publish({"LogicalName": entity, "Id": ""})
+        self.state_changed()
         first = next((e for e in self.editors.values() if not e.read_only), None)
         if first is not None:
             first.input.setFocus()
@@ -655,12 +662,46 @@ class EntityForm(QtHostedControl):
     # ------------------------------------------------------------------ sub-lists
     def _related_chosen(self, spec: RelatedSpec, entity: str, ident: str) -> None:
         self.raise_event("RecordSelected", {"LogicalName": entity, "Id": ident})
-        target = spec.open_in or self.name
-        self.env.spawn(
-            self.env.dispatcher.run_action(target, "Open_CRM_Page", f"LogicalName={entity}\nid={ident}",
-                                           session=self.session, literal=True),
-            session=self.session,
-        )
+        self.env.spawn(self._open_related(spec, entity, ident), session=self.session)
+
+    async def _open_related(self, spec: RelatedSpec, entity: str, ident: str) -> None:
+        """A related record goes through the window navigation rules (a pop-up of that record);
+        with no rule it opens where the sub-list says (``open_in``, else this form)."""
+        navigation = Navigation(self.name, "", "popup", entity=entity, record_id=ident,
+                                session_id=self.session.id)
+        routed = await self.env.router.route(navigation, self.session)
+        if not routed.handled:
+            await self.env.dispatcher.run_action(spec.open_in or self.name, "Open_CRM_Page",
+                                                 f"LogicalName={entity}\nid={ident}",
+                                                 session=self.session, literal=True)
+
+    # ------------------------------------------------------------------ routing and recovery
+    async def open_routed(self, page: RoutedPage) -> None:
+        """A navigation rule routed a record here: open it (or a new one, prefilled)."""
+        entity = page.entity or str(self.settings.get("entity") or "")
+        if not entity:
+            raise ActionError(f"{self.name}: a routed page without an entity cannot open here ({page.url})")
+        if page.record_id:
+            self._meta(entity)
+            await self._open(entity, page.record_id)
+            return
+        meta = self._meta(entity)
+        data = ActionData.parse("\n".join(f"{k}={v}" for k, v in page.values.items()))
+        self._start_new(entity, meta, self._values_from(data, meta, "New_CRM_Page"))
+
+    def session_state(self) -> dict[str, Any] | None:
+        if self.entity is None:
+            return None
+        return {"entity": self.entity, "id": self.record_id}  # unsaved edits are in the drafts
+
+    def restore_session_state(self, state: Mapping[str, Any]) -> None:
+        entity, ident = state.get("entity"), state.get("id")
+        if not isinstance(entity, str) or not entity:
+            return
+        if isinstance(ident, str) and ident:
+            self.env.spawn(self._open(entity, ident, announce=False), session=self.session)
+        else:
+            self._start_new(entity, self._meta(entity), {})
 
     def related_lists(self) -> list[RelatedList]:
         widget = self.form_widget

@@ -9,8 +9,9 @@ The layout is the ``layout`` setting of the PanelLayout hosted control, a tree o
 * ``{box: horizontal|vertical, children: [..]}`` — children at their natural size (tool bars).
 
 Without a PanelLayout control (or without a ``layout`` setting) the *Standard Main Panel* below is
-used, as in USD. ``HiddenPanel``, ``FloatingPanel``, ``FloatingToolPanel`` and the parking panel
-``Unknown`` always exist.
+used, as in USD; its ``SessionTabsPanel`` (the session tab strip) sits above ``MainPanel``.
+``HiddenPanel``, ``FloatingPanel``, ``FloatingToolPanel`` and the parking panel ``Unknown`` always
+exist.
 """
 
 from __future__ import annotations
@@ -47,11 +48,17 @@ STANDARD_LAYOUT: dict[str, Any] = {
                     ],
                 },
                 {
-                    "split": "vertical",
-                    "sizes": [700, 220],
+                    "box": "vertical",
                     "children": [
-                        {"panel": "MainPanel", "kind": "tab", "collapse": False},
-                        {"panel": "WorkflowPanel", "kind": "deck"},
+                        {"panel": "SessionTabsPanel", "kind": "stack", "orientation": "horizontal"},
+                        {
+                            "split": "vertical",
+                            "sizes": [700, 220],
+                            "children": [
+                                {"panel": "MainPanel", "kind": "tab", "collapse": False},
+                                {"panel": "WorkflowPanel", "kind": "deck"},
+                            ],
+                        },
                     ],
                 },
                 {"panel": "RightPanel", "kind": "deck"},

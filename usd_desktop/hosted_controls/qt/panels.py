@@ -52,10 +52,13 @@ class Panel(QWidget):
         self._insert(widget, title, closable)
         self.signals.contents_changed.emit()
 
-    def remove(self, widget: QWidget) -> None:
+    def remove(self, widget: QWidget, *, park: QWidget | None = None) -> None:
+        """Take ``widget`` out; ``park``: the (hidden) widget that keeps it alive meanwhile."""
         if widget in self._titles:
             del self._titles[widget]
             self._take(widget)
+            if park is not None:
+                widget.setParent(park)
             self.signals.contents_changed.emit()
 
     def contains(self, widget: QWidget) -> bool:
@@ -66,7 +69,12 @@ class Panel(QWidget):
             self._focus(widget)
 
     def set_title(self, widget: QWidget, title: str) -> None:
-        self._titles[widget] = title
+        if widget in self._titles:
+            self._titles[widget] = title
+
+    def current_widget(self) -> QWidget | None:
+        """The control shown in front (tab and deck panels); ``None`` where all are shown."""
+        return None
 
     @property
     def widgets(self) -> list[QWidget]:
@@ -139,9 +147,12 @@ class TabPanel(Panel):
     def _focus(self, widget: QWidget) -> None:
         self.tabs.setCurrentWidget(widget)
 
+    def current_widget(self) -> QWidget | None:
+        return self.tabs.currentWidget()
+
     def set_title(self, widget: QWidget, title: str) -> None:
         super().set_title(widget, title)
-        index = self.tabs.indexOf(widget)
+        index = self.tabs.indexOf(widget) if widget in self._titles else -1
         if index >= 0:
             self.tabs.setTabText(index, title)
 

@@ -10,16 +10,21 @@ The Chromium renderer is the desktop's memory budget (~275 MB for the first view
 further page), so :meth:`create_widget` returns an empty container; the view and its page are made
 the first time the container is shown or an action needs the page.
 
-Actions: ``Navigate`` (``url=`` or the first line), ``GoBack``, ``GoForward``, ``GoHome``,
-``Refresh``, ``RunScript`` (the data is JavaScript run in the page; its result is the action's
-``$Return``; the script waits for a load in progress first), plus the common ones (``Close``...).
+Actions: ``Navigate`` (``url=`` or the first line; loads without the window navigation rules),
+``Popup`` (the same data; the rules route it, see :mod:`.web_routing`), ``GoBack``, ``GoForward``,
+``GoHome``, ``Refresh``, ``RunScript`` (the data is JavaScript run in the page; its result is the
+action's ``$Return``; the script waits for a load in progress first), plus the common ones
+(``Close``...).
 
 Events: ``BrowserDocumentComplete`` and then ``PageReady`` (parameter ``url``) after each
-main-frame load that succeeded. The control publishes ``[[Name.url]]``, ``[[Name.title]]`` and,
-once the renderer has died at least once, ``[[Name.crashes]]``.
+main-frame load that succeeded; ``PopupRouted`` (``url``, raised by the router) when a rule took a
+pop-up or navigation of this control. The control publishes ``[[Name.url]]``, ``[[Name.title]]``
+and, once the renderer has died at least once, ``[[Name.crashes]]``.
 
 Pages raise events and run actions through USD monikers (``window.open("https://event/?...")``,
-links to ``https://uii/...`` and ``https://actioncall/...``); see :mod:`.web_page`. A renderer that
+links to ``https://uii/...`` and ``https://actioncall/...``); see :mod:`.web_page`. Their pop-ups and
+in-place navigations go through the window navigation rules, the control can be a rule's target
+tab, and its page is journaled for crash recovery: see :mod:`.web_routing`. A renderer that
 crashes or is killed is replaced and the last URL reloaded, for this control alone.
 """
 
@@ -43,7 +48,6 @@ from usd_desktop.core.errors import ActionError, MissingParameter, ReplacementEr
 from usd_desktop.core.replacement import render
 from usd_desktop.hosted_controls.base import uii_action
 from usd_desktop.hosted_controls.catalog import STANDARD_WEB_APPLICATION
-from usd_desktop.hosted_controls.qt.base import QtHostedControl
 from usd_desktop.hosted_controls.qt.web_page import (
     CspBlocked,
     UsdWebPage,
@@ -52,6 +56,7 @@ from usd_desktop.hosted_controls.qt.web_page import (
     script_result_text,
     wrap_script,
 )
+from usd_desktop.hosted_controls.qt.web_routing import RoutedWebControl, action_url
 
 log = logging.getLogger(__name__)
 
@@ -92,7 +97,7 @@ class _LazyContainer(QWidget):
             callback()
 
 
-class StandardWebApplication(QtHostedControl):
+class StandardWebApplication(RoutedWebControl):
     control_type = STANDARD_WEB_APPLICATION
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -144,7 +149,10 @@ class StandardWebApplication(QtHostedControl):
         container.box.addWidget(self._view)
         self._new_page()
         if load_home:
-            self._load_home(self.env.dispatcher.sessions.data_for(self.session))
+            if self._start_url:  # a restored page
+                self._load(self._start_url)
+            else:
+                self._load_home(self.env.dispatcher.sessions.data_for(self.session))
         assert self._page is not None
         return self._page
 
@@ -152,7 +160,8 @@ class StandardWebApplication(QtHostedControl):
         assert self._view is not None
         old = self._page
         page = UsdWebPage(QWebEngineProfile.defaultProfile(), self._view,
-                          on_moniker=self._open_moniker, on_popup=self._open_popup)
+                          on_moniker=self._open_moniker, on_popup=self._open_popup,
+                          on_navigation=self._accept_navigation)
         page.setObjectName(f"{self.name}.page")
         zoom = self._zoom()
         if zoom is not None:
@@ -210,6 +219,7 @@ class StandardWebApplication(QtHostedControl):
         qurl = QUrl.fromUserInput(url)
         self._loading = True
         self._last_url = qurl.toString()
+        self._loading_itself(self._last_url)
         page.load(qurl)
 
     def _on_load_started(self) -> None:
@@ -237,6 +247,7 @@ class StandardWebApplication(QtHostedControl):
         if text:
             self._last_url = text
             self.publish({"url": text})
+            self._page_url_changed(text)
 
     def _on_title_changed(self, title: str) -> None:
         self.publish({"title": title})
@@ -258,7 +269,7 @@ class StandardWebApplication(QtHostedControl):
             log.warning("%s: the page is still loading after %.0f s; running the script anyway",
                         self.name, LOAD_WAIT_S)
 
-    # ------------------------------------------------------------------ monikers and popups
+    # ------------------------------------------------------------------ monikers
     def _open_moniker(self, url: str) -> None:
         if self.closed:
             return
@@ -267,12 +278,6 @@ class StandardWebApplication(QtHostedControl):
                                              trusted=False),
             session=self.session,
         )
-
-    def _open_popup(self, url: str) -> None:
-        # No navigation rules yet: an ordinary popup URL replaces this control's page.
-        if not self.closed and url and url != "about:blank":
-            log.info("%s: popup %s opened in this control", self.name, url)
-            QTimer.singleShot(0, lambda: None if self.closed else self._load(url))
 
     # ------------------------------------------------------------------ crash recovery
     def _on_render_terminated(self, status: _Status, exit_code: int) -> None:
@@ -341,16 +346,9 @@ class StandardWebApplication(QtHostedControl):
     # ------------------------------------------------------------------ UII actions
     @uii_action("Navigate")
     def navigate(self, data: ActionData, call: CallContext) -> None:
-        url = data.take("url")
         for key in IGNORED_NAVIGATE_KEYS:
             data.take(key)
-        if not url or not url.strip():
-            rest = data.remainder().strip()
-            url = rest.splitlines()[0] if rest else ""
-        url = url.strip()
-        if not url:
-            raise ActionError("Navigate needs url=<address> (or the address on the first line)")
-        self._load(url)
+        self._load(action_url(data, "Navigate"))  # bypasses the window navigation rules
 
     @uii_action("GoHome")
     def go_home(self, data: ActionData, call: CallContext) -> None:

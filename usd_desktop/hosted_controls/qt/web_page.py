@@ -3,9 +3,11 @@
 A page drives the desktop through USD's URL monikers (reference §4.3-4.4): ``https://event/``,
 ``https://uii/`` and ``https://actioncall/``, whether it follows a link, sets ``location.href`` or
 calls ``window.open``. :class:`UsdWebPage` refuses those navigations and hands the URL to its
-owner instead. ``window.open`` gets a throwaway :class:`PopupCatcher` page: its first navigation
-request is checked, handed to the owner (a moniker is dispatched, an ordinary URL is loaded in the
-owning control for now: navigation rules come later) and the throwaway page is deleted.
+owner instead. Every other navigation request is offered to the owner too (``on_navigation``), which
+may refuse it: the window navigation rules of :mod:`.web_routing`. ``window.open`` and
+``target=_blank`` links get a throwaway :class:`PopupCatcher` page: its first navigation request is
+checked, handed to the owner (a moniker is dispatched, an ordinary URL goes to the owner's pop-up
+handler, which routes it) and the throwaway page is deleted.
 
 Every document gets ``window.IsUSD = true`` before its own scripts run, so pages written for USD
 can guard with it.
@@ -38,6 +40,8 @@ IS_USD_SCRIPT = "window.IsUSD = true;"
 MonikerHandler = Callable[[str], None]
 #: Called with the first (ordinary) URL a ``window.open`` popup wanted to show.
 PopupHandler = Callable[[str], None]
+#: Asked about every other navigation request (URL, type, main frame?): ``False`` refuses it.
+NavigationHandler = Callable[[str, QWebEnginePage.NavigationType, bool], bool]
 
 
 def is_moniker(url: QUrl | str) -> bool:
@@ -55,10 +59,12 @@ class UsdWebPage(QWebEnginePage):
         *,
         on_moniker: MonikerHandler,
         on_popup: PopupHandler,
+        on_navigation: NavigationHandler | None = None,
     ) -> None:
         super().__init__(profile, parent)
         self._on_moniker = on_moniker
         self._on_popup = on_popup
+        self._on_navigation = on_navigation
         self.settings().setAttribute(
             QWebEngineSettings.WebAttribute.JavascriptCanOpenWindows, True
         )
@@ -77,6 +83,10 @@ class UsdWebPage(QWebEnginePage):
         if is_moniker(qurl):
             log.debug("page %s: moniker %s", self.objectName(), qurl.toString())
             self._on_moniker(qurl.toString())
+            return False
+        if self._on_navigation is not None and not self._on_navigation(
+            qurl.toString(), type, isMainFrame
+        ):
             return False
         return super().acceptNavigationRequest(qurl, type, isMainFrame)
 

@@ -1,0 +1,201 @@
+"""The CTI variant of window navigation rules (usd-reference §5.4): what a call pops.
+
+The CTI desktop manager hands a call (its activity, direction and data) to :func:`route_call`. The
+CTI rules are tried by ``order``; a rule applies to the call when its initiating activity and
+direction match, its ``from_control`` (if set) is the manager, and its condition holds (with
+``[[cti.*]]`` the call's data). Its searches then run in order, with ``[[cti.*]]`` bound as query
+parameters, and together count the matching records. The count selects the rule's decision:
+
+* ``create_session_then_do_action``: a new customer session (its ``cti`` section the call data),
+  then the outcome's and the rule's action calls in it;
+* ``create_session_load_match_then_do_action`` (one match only): the same, about the match
+  (``$Context`` ``LogicalName`` and ``Id``), which is loaded into the rule's target tab (or its
+  entity search runs), then the action calls;
+* ``do_action``: the action calls in the current session, which gets the call data;
+* ``next_rule``: this rule gives up; the next CTI rule is tried.
+
+Every call's decision is in the trace (kind ``navigation``) with each rule and search considered.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from usd_desktop.config.schema_navigation import CtiSearch, WindowNavigationRule
+from usd_desktop.config.schema_searches import EntitySearch
+from usd_desktop.core.conditions import evaluate_condition
+from usd_desktop.core.context import Session
+from usd_desktop.core.dispatcher import Chain
+from usd_desktop.core.errors import ActionError, SessionLimitReached
+from usd_desktop.core.trace import Outcome, TraceRecord
+from usd_desktop.data.errors import DataError
+from usd_desktop.hosted_controls.navigation_router import Routable, RoutedPage
+
+if TYPE_CHECKING:
+    from usd_desktop.hosted_controls.desktop import Desktop
+
+OUTCOMES = ("no_match", "single_match", "multiple_match")
+
+
+@dataclass(frozen=True, slots=True)
+class CtiCall:
+    """A call to pop: ``data`` becomes ``[[cti.*]]`` (``ani``, ``dnis``, attached data...)."""
+
+    data: Mapping[str, str]
+    activity: str = "phonecall"
+    direction: str = "inbound"
+    from_control: str = ""
+
+
+@dataclass
+class CtiOutcome:
+    rule: str | None = None
+    outcome: str = ""  # no_match, single_match, multiple_match
+    decision: str = "none"  # the decision taken; "none": no CTI rule took the call
+    matches: list[dict[str, Any]] = field(default_factory=list)
+    count: int = 0
+    session_id: str = ""
+    lines: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+
+async def route_call(desktop: Desktop, call: CtiCall, *, chain: Chain | None = None) -> CtiOutcome:
+    """Pop ``call`` through the CTI rules; the outcome says which rule and decision took it."""
+    result = CtiOutcome()
+    source = desktop.sessions.active
+    result.lines.append(f"Call: {call.direction} {call.activity} from {call.data.get('ani', '?')} "
+                        f"to {call.data.get('dnis', '?')}")
+    try:
+        for rule in desktop.router.rules.cti_rules():
+            why = _not_for_call(rule, call)
+            if why:
+                result.lines.append(f"✗ {rule.name} (order {rule.order}): {why}")
+                continue
+            view = _view(desktop, source, call)
+            condition = evaluate_condition(rule.condition, view, scriptlets=desktop.dispatcher.scriptlets)
+            if not condition.run:
+                result.lines.append(f"✗ {rule.name} (order {rule.order}): {condition.reason}")
+                continue
+            count, rows = await _search(desktop, rule, call, view, result)
+            outcome = OUTCOMES[min(count, 2)]
+            chosen = getattr(rule.cti, outcome)
+            result.lines.append(f"{'✗' if chosen.decision == 'next_rule' else '✓'} {rule.name} "
+                                f"(order {rule.order}): {count} match(es), {outcome}: {chosen.decision}")
+            if chosen.decision == "next_rule":
+                continue
+            result.rule, result.outcome, result.decision = rule.name, outcome, chosen.decision
+            result.count, result.matches = count, rows
+            await _decide(desktop, rule, chosen.decision, list(chosen.action_calls), call, source, rows,
+                          result, chain)
+            break
+        else:
+            result.lines.append("→ no CTI rule took the call")
+    except (ActionError, DataError) as exc:
+        result.problems.append(str(exc))
+    _trace(desktop, call, result, source)
+    return result
+
+
+def _not_for_call(rule: WindowNavigationRule, call: CtiCall) -> str:
+    cti = rule.cti
+    assert cti is not None
+    if cti.initiating_activity.lower() != call.activity.lower():
+        return f"activity: the call is a {call.activity}, the rule wants {cti.initiating_activity}"
+    if cti.direction not in ("both", call.direction):
+        return f"direction: the call is {call.direction}, the rule wants {cti.direction}"
+    if rule.from_control and call.from_control and rule.from_control != call.from_control:
+        return f"from: the call comes from {call.from_control}, the rule wants {rule.from_control}"
+    return ""
+
+
+def _view(desktop: Desktop, session: Session, call: CtiCall) -> dict[str, Any]:
+    data = desktop.sessions.data_for(session, call.data)
+    return {**data, "session": {**data["session"], "cti": dict(call.data)}}
+
+
+async def _search(desktop: Desktop, rule: WindowNavigationRule, call: CtiCall, view: Mapping[str, Any],
+                  result: CtiOutcome) -> tuple[int, list[dict[str, Any]]]:
+    assert rule.cti is not None
+    searches = sorted(
+        (s for s in rule.cti.searches if s.direction in ("both", call.direction)),
+        key=lambda s: s.order)
+    if not searches:
+        return 0, []
+    services = desktop.data
+    if services is None:
+        raise ActionError(f"CTI rule {rule.name!r} has searches, and this desktop has no data source")
+    count = 0
+    rows: list[dict[str, Any]] = []
+    for search in searches:
+        found = await services.search(_entity_search(search), view, announce=False)
+        count += found.total
+        rows.extend({**row, "LogicalName": search.entity} for row in found.rows[:10])
+        result.lines.append(f"    search {search.name} ({search.entity}): {found.total}")
+    return count, rows
+
+
+def _entity_search(search: CtiSearch) -> EntitySearch:
+    return EntitySearch.model_validate(search.model_dump(exclude={"order", "direction"}))
+
+
+async def _decide(desktop: Desktop, rule: WindowNavigationRule, decision: str, calls: list[str],
+                  call: CtiCall, source: Session, rows: list[dict[str, Any]], result: CtiOutcome,
+                  chain: Chain | None) -> None:
+    where = source
+    match = rows[0] if rows and decision == "create_session_load_match_then_do_action" else None
+    if decision.startswith("create_session"):
+        context = {"ani": call.data.get("ani", ""), "dnis": call.data.get("dnis", "")}
+        entity = ""
+        if match is not None:
+            entity = str(match["LogicalName"])
+            context.update({"LogicalName": entity, "Id": str(match.get("id", ""))})
+        try:
+            where = await desktop.create_session(
+                entity=entity, context={k: v for k, v in context.items() if v}, chain=chain)
+        except SessionLimitReached as exc:
+            result.problems.append(str(exc))
+            return
+        result.session_id = where.id
+    where.store.update("cti", call.data)
+    if match is not None:
+        await _load_match(desktop, rule, match, where, result, chain)
+    for name in [*calls, *rule.action_calls]:
+        await desktop.dispatcher.run_action_call(name, session=where, event=call.data, chain=chain)
+    created = f" in session {where.name}" if result.session_id else ""
+    result.lines.append(f"→ {decision.replace('_', ' ')}{created}")
+
+
+async def _load_match(desktop: Desktop, rule: WindowNavigationRule, match: Mapping[str, Any],
+                      session: Session, result: CtiOutcome, chain: Chain | None) -> None:
+    entity, ident = str(match["LogicalName"]), str(match.get("id", ""))
+    if rule.destination == "entity_search" or not rule.target_tab:
+        manager = desktop.global_manager_name()
+        search = rule.entity_search or next(
+            (s.name for s in desktop.config.entity_searches if s.entity == entity), None)
+        if manager and search:
+            await desktop.dispatcher.run_action(manager, "DoSearch", f"name={search}\nId={ident}",
+                                                session=session, chain=chain, literal=True)
+        return
+    control = desktop.resolve(rule.target_tab, session)
+    if not isinstance(control, Routable):
+        raise ActionError(f"CTI rule {rule.name!r}: the target tab {rule.target_tab} cannot show a record")
+    opened = control.open_routed(RoutedPage("", entity, ident, "popup", desktop.global_manager_name() or "",
+                                            rule.name))
+    if inspect.isawaitable(opened):
+        await opened
+    if rule.show_tab:
+        desktop.host.show_control(rule.show_tab)
+
+
+def _trace(desktop: Desktop, call: CtiCall, result: CtiOutcome, session: Session) -> None:
+    journal = desktop.dispatcher.journal
+    journal.record(TraceRecord(
+        seq=journal.next_seq(), kind="navigation", name=result.rule or "(no CTI rule)",
+        outcome=Outcome.FAILED if result.problems else (Outcome.RAN if result.rule else Outcome.SKIPPED),
+        control=call.from_control, action=result.decision, session_id=session.id,
+        data="\n".join(result.lines), reason="; ".join(result.problems) or result.outcome,
+        result=result.session_id or None, parameters={f"cti.{k}": v for k, v in call.data.items()},
+    ))
