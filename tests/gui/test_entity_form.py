@@ -465,3 +465,48 @@ async def test_a_change_made_elsewhere_shows_and_keeps_the_agents_edits(qtbot: A
         assert shown(form, "category") == "network" and form.dirty
         assert "changed elsewhere" in form.form().notice.text()
         assert session.store.get("case", "priority") == "urgent"
+
+
+async def test_records_opened_by_a_form_go_through_the_navigation_rules(tmp_path: Path) -> None:
+    rules = CONFIG + textwrap.dedent("""\
+        window_navigation_rules:
+          - {name: Cases from the contact form, from_control: Contact, entity: case, route_type: popup,
+             action: route_window, target_tab: Case, hide_command_bar: true, hide_navigation_bar: true}
+        """)
+    async with running(tmp_path, rules) as (desktop, services):
+        contact = await services.create("contact", {"first_name": "Ana", "last_name": "Pop"})
+        case = await services.create("case", {"title": "No signal", "contact_id": contact})
+        session = desktop.sessions.create("Ana")
+        await run(desktop, "Contact", "Open_CRM_Page", f"LogicalName=contact\nid={contact}", session)
+        form = form_of(desktop, "Contact", session)
+        assert form.record_id == contact  # no rule for contacts: it opens where it was asked
+        routed = await run(desktop, "Contact", "Open_CRM_Page", f"LogicalName=case\nid={case}", session)
+        assert routed.outcome.value == "ran", routed.reason
+        assert form.record_id == contact and form_of(desktop, "Case", session).record_id == case
+        decision = desktop.dispatcher.journal.find(kind="navigation")[-1]
+        assert decision.name == "Cases from the contact form" and decision.result == "Case"
+        widget = form_of(desktop, "Case", session).form()
+        assert widget.hide_command_bar and widget.hide_navigation_bar  # the rule's choice, for this page
+        assert widget.save.isHidden() and widget.tabs.isHidden()
+        await run(desktop, "Case", "Open_CRM_Page", f"LogicalName=case\nid={case}", session)
+        assert not widget.hide_command_bar and not widget.save.isHidden()  # an ordinary load shows them
+        await run(desktop, "Contact", "New_CRM_Page", "LogicalName=case\ntitle=From the rule", session)
+        new = form_of(desktop, "Case", session)
+        assert new.record_id is None and shown(new, "title") == "From the rule"
+
+
+async def test_the_form_comes_back_after_a_crash_on_its_record(tmp_path: Path) -> None:
+    async with running(tmp_path) as (desktop, services):
+        contact = await services.create("contact", {"first_name": "Ana", "last_name": "Pop"})
+        session = desktop.sessions.create("Ana")
+        changed: list[object] = []
+        desktop.control_state_changed.connect(changed.append)
+        await run(desktop, "Contact", "Open_CRM_Page", f"LogicalName=contact\nid={contact}", session)
+        form = form_of(desktop, "Contact", session)
+        assert changed[-1] is form and form.session_state() == {"entity": "contact", "id": contact}
+        other = desktop.sessions.create("Again")
+        fresh = desktop.resolve("Contact", other)
+        assert isinstance(fresh, EntityForm) and fresh.session_state() is None
+        fresh.restore_session_state({"entity": "contact", "id": contact})
+        await until(lambda: fresh.record_id == contact, "the restored record")
+        assert not desktop.dispatcher.journal.find(kind="event", name="DataReady", session_id=other.id)

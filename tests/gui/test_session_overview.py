@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
-
+from tests.gui.support import close_shell, open_shell
 from usd_desktop.hosted_controls.qt.session_overview import SessionOverviewControl
-from usd_desktop.hosted_controls.registry import Registry
-from usd_desktop.shell.host import QtDesktopHost
-from usd_desktop.shell.main_window import MainWindow
-from usd_desktop.testing import make_desktop, until
+from usd_desktop.testing import until
 
 CONFIG = """
 name: Overview
@@ -23,12 +19,7 @@ session_lines:
 
 
 async def test_the_overview_follows_the_active_session_and_its_context():
-    host = QtDesktopHost()
-    desktop = make_desktop(CONFIG, host=host, registry=Registry.discover())
-    window = MainWindow(desktop, state_file=None)
-    host.bind(window)
-    window.show()
-    await desktop.start()
+    desktop, window, host = await open_shell(CONFIG)
     control = desktop.instance("Overview")
     assert isinstance(control, SessionOverviewControl)
     assert window.layout_widget.panels["SessionExplorerPanel"].contains(control.widget())
@@ -58,7 +49,4 @@ async def test_the_overview_follows_the_active_session_and_its_context():
     await desktop.close_session(bob)
     assert widget.placeholder.isVisible() and widget.texts() == []
 
-    window.close()
-    await desktop.shutdown()
-    window.deleteLater()
-    await asyncio.sleep(0)
+    await close_shell(desktop, window, host)

@@ -10,12 +10,10 @@ from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
+from tests.gui.support import close_shell, open_shell
 from usd_desktop.core.trace import Outcome
 from usd_desktop.hosted_controls.qt.session_tabs import SessionTabsControl
-from usd_desktop.hosted_controls.registry import Registry
-from usd_desktop.shell.host import QtDesktopHost
-from usd_desktop.shell.main_window import MainWindow
-from usd_desktop.testing import make_desktop, until
+from usd_desktop.testing import until
 
 CONFIG = """
 name: Switching
@@ -37,20 +35,8 @@ events:
 
 
 async def make_shell(text: str = CONFIG):
-    host = QtDesktopHost()
-    desktop = make_desktop(text, host=host, registry=Registry.discover())
-    window = MainWindow(desktop, state_file=None)
-    host.bind(window)
-    window.show()
-    await desktop.start()
+    desktop, window, _ = await open_shell(text)
     return desktop, window
-
-
-async def close_shell(desktop, window) -> None:
-    window.close()
-    await desktop.shutdown()
-    window.deleteLater()
-    await asyncio.sleep(0)
 
 
 async def open_sessions(desktop, count: int) -> list:

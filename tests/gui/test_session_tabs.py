@@ -10,13 +10,11 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 
+from tests.gui.support import close_shell, open_shell
 from usd_desktop.core.trace import Outcome
 from usd_desktop.hosted_controls.qt.session_tabs import SessionTabsControl
 from usd_desktop.hosted_controls.qt.session_tabs_widget import MAX_NAME_WIDTH, format_elapsed
-from usd_desktop.hosted_controls.registry import Registry
-from usd_desktop.shell.host import QtDesktopHost
-from usd_desktop.shell.main_window import MainWindow
-from usd_desktop.testing import make_desktop, until
+from usd_desktop.testing import until
 
 CONFIG = """
 name: Tabs
@@ -34,24 +32,10 @@ session_lines:
 
 
 async def make_shell(text: str = CONFIG):
-    host = QtDesktopHost()
-    desktop = make_desktop(text, host=host, registry=Registry.discover())
-    window = MainWindow(desktop, state_file=None)
-    host.bind(window)
-    window.show()
-    await desktop.start()
+    desktop, window, host = await open_shell(text)
     tabs = desktop.instance("Session Tabs")
     assert isinstance(tabs, SessionTabsControl) and tabs.tabs_widget is not None
     return desktop, window, host, tabs
-
-
-async def close_shell(desktop, window, host=None) -> None:
-    for box in list(host.open_messages if host else ()):
-        box.done(0)
-    window.close()
-    await desktop.shutdown()
-    window.deleteLater()
-    await asyncio.sleep(0)
 
 
 def labels(tabs: SessionTabsControl) -> list[str]:

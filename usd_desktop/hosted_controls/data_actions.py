@@ -7,6 +7,8 @@
   USD's ``EntitySearchPageCount``), ``page=``, ``global=true`` (the results belong to the global
   session); any other ``key=value`` line is a parameter for the search's replacement parameters
   (``[[key]]``), next to the session's data.
+- After a search with a match, the window navigation rules of route type ``on_load`` whose
+  ``from_search`` is the search (or unset) route its first match (USD's OnLoad rules).
 - ``ClearEntityList`` forgets the session's last search (``$Search``) and empties results lists.
 - ``CreateEntity`` (``LogicalName=`` + field lines, USD's typed values allowed; ``$Return`` is the
   new id; ``RunAsync=True`` returns at once and creates in the background), ``UpdateEntity``
@@ -126,6 +128,15 @@ class DataActions(HostedControl):
                 "LogicalName": search.entity if first else "",
             },
         )
+        router = self.env.router
+        if first and any(r.route_type == "on_load" for r in router.rules.rules):
+            # OnLoad rules chain related loads after a search (From Search): the first match is the page
+            navigation = Navigation(self.name, "", "on_load", entity=search.entity,
+                                    record_id=str(first.get("id", "")), from_search=search.name,
+                                    session_id=session.id)
+            outcome = await router.route(navigation, session, chain=call.chain)
+            if outcome.problems:
+                raise ActionError(f"DoSearch {search.name}: " + "; ".join(outcome.problems))
         return str(result.total)
 
     @uii_action("ClearEntityList")

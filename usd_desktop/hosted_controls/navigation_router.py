@@ -17,10 +17,11 @@ spot) and then carries the rule out (``apply``):
   entity search (the first search of the page's entity when the rule names none).
 
 Then the target's tab is shown (``show_tab``), the rule's action calls run with ``[[url]]``,
-``[[entity]]`` and ``[[id]]``, and the source control raises ``PopupRouted(url)``. A route that
-would lead back to where it came from, or a second session created by the re-evaluation, is
-stopped and reported. Every decision is written to the trace journal (kind ``navigation``) with
-its explanation, so the debugger shows each rule considered and why.
+``[[entity]]`` and ``[[id]]``, and the source control raises ``PopupRouted(url)``. An in-place
+navigation routed back into the control it came from (USD's pooling loop), a second session
+created by the re-evaluation, or routing nested too deep, is stopped and reported. Every decision
+(when the configuration has rules) is written to the trace journal (kind ``navigation``) with its
+explanation, so the debugger shows each rule considered and why.
 """
 
 from __future__ import annotations
@@ -124,7 +125,8 @@ class NavigationRouter:
             outcome.problems.append(str(exc))
         finally:
             _depth.reset(token)
-            self._trace(outcome, session)
+            if self.rules.rules:  # with no rule at all there is nothing to explain
+                self._trace(outcome, session)
             self.routed.emit(outcome)
         return outcome
 
@@ -158,6 +160,7 @@ class NavigationRouter:
                     outcome.action = "stopped"
                 else:
                     await self._carry_out_in(again, created, session, outcome, chain)
+                    await self._run_rule_calls(rule, created, nav, chain)  # the first rule fired too
                     return
             else:
                 await self._deliver(decision, created, outcome, chain)
@@ -216,7 +219,7 @@ class NavigationRouter:
             return
         target = rule.target_tab
         if target == nav.from_control and session.id == (nav.session_id or session.id) and \
-                nav.route_type in ("in_place", "popup") and rule.action == "route_window":
+                nav.route_type == "in_place" and rule.action == "route_window":
             outcome.action = "stopped"
             outcome.problems.append(
                 f"stopped: rule {rule.name!r} routes the page from {target} back to {target}")
@@ -261,13 +264,16 @@ class NavigationRouter:
             if where is not self.desktop.sessions.active and not where.is_global:
                 await self.desktop.switch_session(where, chain=chain)
             self.desktop.host.show_control(rule.show_tab)
-        for name in rule.action_calls:
-            await self.desktop.dispatcher.run_action_call(
-                name, session=where, event=nav.parameters(), chain=chain)
+        await self._run_rule_calls(rule, where, nav, chain)
         if nav.from_control and rule.action != "none" and outcome.action != "stopped" and \
                 self.desktop.definition(nav.from_control) is not None:
             await self.desktop.dispatcher.fire_event(
                 nav.from_control, "PopupRouted", {"url": nav.url}, session=source, chain=chain)
+
+    async def _run_rule_calls(self, rule: Any, where: Session, nav: Navigation, chain: Chain | None) -> None:
+        for name in rule.action_calls:
+            await self.desktop.dispatcher.run_action_call(
+                name, session=where, event=nav.parameters(), chain=chain)
 
     # ------------------------------------------------------------------ trace
     def _trace(self, outcome: RouteOutcome, session: Session) -> None:

@@ -62,8 +62,8 @@ window_navigation_rules:
   - {name: Phone links dial, order: 30, url: "tel:*", route_type: in_place, action: none, action_calls: [Dial]}
   - {name: Outside, order: 40, url: "*outside.test*", action: show_outside}
   - {name: To a blob, order: 45, url: "*blob.test*", action: route_window, target_tab: Blob}
-  - {name: Web back to itself, order: 48, from_control: Web, url: "*self.test*", action: route_window,
-     target_tab: Web}
+  - {name: Web back to itself, order: 48, from_control: Web, url: "*self.test*", route_type: in_place,
+     action: route_window, target_tab: Web}
   - {name: Catch-all, order: 1000, url: "*", route_type: popup, action: route_window, target_tab: Web,
      action_calls: [Routed]}
 events:
@@ -145,10 +145,15 @@ async def test_show_outside(desktop: Desktop) -> None:
 
 
 async def test_a_route_back_to_its_source_is_stopped_and_reported(desktop: Desktop) -> None:
-    outcome = await desktop.router.route(Navigation.of_url("Web", "https://self.test/"),
+    outcome = await desktop.router.route(Navigation.of_url("Web", "https://self.test/", "in_place"),
                                          desktop.sessions.global_session)
     assert outcome.action == "stopped" and "back to Web" in outcome.problems[0]
     assert desktop.dispatcher.journal.find(kind="navigation")[-1].outcome.value == "failed"
+    # a pop-up that a rule sends back into its own control simply opens there
+    popup = await desktop.router.route(Navigation.of_url("Web", "https://news.test/"),
+                                       desktop.sessions.global_session)
+    assert popup.target == "Web" and not popup.problems
+    assert _browser(desktop, "Web").pages[-1].url == "https://news.test/"
 
 
 async def test_a_target_that_cannot_show_pages_is_reported(desktop: Desktop) -> None:
@@ -184,5 +189,32 @@ async def test_open_crm_page_goes_through_the_rules(registry: Registry, tmp_path
         assert outcome.outcome.value == "ran", outcome.reason
         page = _browser(desktop, "Account", session).pages[-1]
         assert (page.entity, page.record_id, page.from_control) == ("account", "42", "Global Manager")
+    finally:
+        services.close()
+
+
+async def test_an_on_load_rule_chains_the_first_match_of_a_search(registry: Registry, tmp_path: Any) -> None:
+    from usd_desktop.testing import make_data_services
+
+    services = make_data_services(f"sqlite:///{tmp_path / 'data.db'}")
+    account = services.repository.create("account", {"name": "Contoso"})
+    config = CONFIG.replace("window_navigation_rules:\n", """entity_searches:
+  - {name: Accounts, entity: account, filters: [{field: name, value: "[[q]]"}]}
+window_navigation_rules:
+  - {name: After the account search, order: 1, from_search: Accounts, route_type: on_load,
+     action: route_window, target_tab: Account}
+""", 1)
+    try:
+        desktop = make_desktop(config, registry=registry, data=services)
+        await desktop.start()
+        session = await desktop.create_session()
+        found = await desktop.dispatcher.run_action("Global Manager", "DoSearch", "name=Accounts\nq=Contoso",
+                                                    session=session)
+        assert found.result == "1", found.reason
+        page = _browser(desktop, "Account", session).pages[-1]
+        assert (page.route_type, page.entity, page.record_id) == ("on_load", "account", account)
+        none = await desktop.dispatcher.run_action("Global Manager", "DoSearch", "name=Accounts\nq=Nobody",
+                                                   session=session)
+        assert none.result == "0" and len(_browser(desktop, "Account", session).pages) == 1
     finally:
         services.close()

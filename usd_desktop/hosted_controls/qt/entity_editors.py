@@ -503,6 +503,7 @@ class EntityFormWidget(QWidget):
         shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
         shortcut.activated.connect(lambda: run_action("Save"))
         self.related: list[RelatedList] = []
+        self.hide_command_bar = self.hide_navigation_bar = False
 
     def set_grid(self, grid: FieldGrid) -> None:
         if self.grid is not None:
@@ -547,8 +548,16 @@ class EntityFormWidget(QWidget):
 
     def show_related(self, visible: bool) -> None:
         """Show the sub-lists (not for a new record: nothing refers to it yet)."""
-        self.tabs.setVisible(visible and bool(self.related))
+        self._related_wanted = visible
+        self.tabs.setVisible(visible and bool(self.related) and not self.hide_navigation_bar)
         self.fit_fields()
+
+    def hide_bars(self, command: bool, navigation: bool) -> None:
+        """A navigation rule's Hide Command Bar (Save and the case buttons) and Hide Navigation Bar
+        (the related records), for the page it routed here; the next page shows them again."""
+        self.hide_command_bar, self.hide_navigation_bar = command, navigation
+        self.save.setVisible(not command)
+        self.show_related(getattr(self, "_related_wanted", False))
 
     def update_captions(self) -> None:
         for index, item in enumerate(self.related):

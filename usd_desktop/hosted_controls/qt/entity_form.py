@@ -183,6 +183,7 @@ class EntityForm(QtHostedControl):
         """Show ``record`` (without an id: a new one) with ``prefill`` as its values."""
         meta = self._meta(entity)
         widget = self.form()
+        widget.hide_bars(*self.__dict__.pop("_routed_bars", (False, False)))  # a routed page's choice
         names, problems = self._field_names(meta)
         grid = widget.grid
         if grid is None or grid.meta is not meta or list(grid.editors) != names:
@@ -250,7 +251,7 @@ class EntityForm(QtHostedControl):
             "EscalateCase": status not in ("resolved", "closed"),
         }
         for action, button in widget.case_buttons.items():
-            button.setVisible(is_case)
+            button.setVisible(is_case and not widget.hide_command_bar)
             button.setEnabled(is_case and enabled[action] and not self.saving)
 
     def _resolve_lookups(self) -> None:
@@ -476,17 +477,32 @@ class EntityForm(QtHostedControl):
         if not ident:
             raise ActionError(f"{self.name}: Open_CRM_Page needs id=<record id> (LogicalName={entity})")
         self._meta(entity)
-        await self._open(entity, ident)
+        if not await self._routed("Open_CRM_Page", entity, ident, {}, call):
+            await self._open(entity, ident)
         return ident
 
     @uii_action("New_CRM_Page")
-    def new_crm_page(self, data: ActionData, call: CallContext) -> None:
+    async def new_crm_page(self, data: ActionData, call: CallContext) -> None:
         entity = (data.take("LogicalName") or data.take("entity") or "").strip()
         entity = entity or str(self.settings.get("entity") or "").strip()
         if not entity:
             raise ActionError(f"{self.name}: New_CRM_Page needs LogicalName=<entity> (or the entity setting)")
         meta = self._meta(entity)
-        self._start_new(entity, meta, self._values_from(data, meta, "New_CRM_Page"))
+        values = self._values_from(data, meta, "New_CRM_Page")
+        texts = {k: text(v) for k, v in values.items()}
+        if not await self._routed("New_CRM_Page", entity, None, texts, call):
+            self._start_new(entity, meta, values)
+
+    async def _routed(self, action: str, entity: str, ident: str | None, values: dict[str, str],
+                      call: CallContext) -> bool:
+        """Open_CRM_Page and New_CRM_Page go through the window navigation rules (a pop-up of the
+        record from this form); True when a rule took the page elsewhere."""
+        navigation = Navigation(self.name, "", "popup", entity=entity, record_id=ident,
+                                session_id=self.session.id)
+        outcome = await self.env.router.route(navigation, self.session, chain=call.chain, values=values)
+        if outcome.problems:
+            raise ActionError(f"{self.name} {action}: " + "; ".join(outcome.problems))
+        return outcome.handled
 
     def _start_new(self, entity: str, meta: EntityMeta, prefill: dict[str, Any]) -> None:
         self._flush()
@@ -681,6 +697,7 @@ class EntityForm(QtHostedControl):
         entity = page.entity or str(self.settings.get("entity") or "")
         if not entity:
             raise ActionError(f"{self.name}: a routed page without an entity cannot open here ({page.url})")
+        self._routed_bars = (page.hide_command_bar, page.hide_navigation_bar)
         if page.record_id:
             self._meta(entity)
             await self._open(entity, page.record_id)
