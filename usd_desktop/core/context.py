@@ -160,6 +160,8 @@ class Sessions:
         self.active_changed: Signal[Session] = Signal("session.active_changed")
         #: A session's name, entity or session-lines view changed.
         self.session_updated: Signal[Session] = Signal("session.updated")
+        self._changes_by_session: dict[str, Signal[ChangeSet]] = {}
+        self.changed.connect(self._forward_change)
         gid = uuid.uuid4().hex
         self.global_session = Session(gid, True, DataStore(gid, self.changed), name="Global")
         self._sessions: dict[str, Session] = {gid: self.global_session}
@@ -177,6 +179,19 @@ class Sessions:
 
     def get(self, session_id: str) -> Session | None:
         return self._sessions.get(session_id)
+
+    def changes_for(self, session: Session) -> Signal[ChangeSet]:
+        """The changes of one session only: what a session control listens to, so that a write
+        in one of fifty sessions does not wake the controls of the other forty-nine."""
+        signal = self._changes_by_session.get(session.id)
+        if signal is None:
+            signal = self._changes_by_session[session.id] = Signal(f"context.changed.{session.id[:8]}")
+        return signal
+
+    def _forward_change(self, change: ChangeSet) -> None:
+        signal = self._changes_by_session.get(change.session_id)
+        if signal is not None:
+            signal.emit(change)
 
     def __iter__(self) -> Iterator[Session]:
         return iter(tuple(self._sessions.values()))
@@ -240,6 +255,7 @@ class Sessions:
             raise ValueError("the global session cannot be closed")
         if self._sessions.pop(session.id, None) is None:
             return
+        self._changes_by_session.pop(session.id, None)
         if self._active is session:
             remaining = self.customer_sessions
             self._active = remaining[-1] if remaining else self.global_session

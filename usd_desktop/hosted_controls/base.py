@@ -25,7 +25,7 @@ from usd_desktop.core.errors import ActionError
 if TYPE_CHECKING:
     from usd_desktop.config.schema import Configuration
     from usd_desktop.config.schema import HostedControl as HostedControlDef
-    from usd_desktop.core.context import Session
+    from usd_desktop.core.context import ChangeSet, Session
     from usd_desktop.core.dispatcher import CallContext, Dispatcher
     from usd_desktop.core.signals import Signal
     from usd_desktop.data.services import DataServices
@@ -225,6 +225,17 @@ class HostedControl:
     def publish(self, values: Mapping[str, Any]) -> None:
         """Write ``values`` under this control's name (``[[ControlName.key]]``) in its session."""
         self.session.store.update(self.name, values)
+
+    def follow_context(self, listener: Callable[[ChangeSet], object]) -> None:
+        """Call ``listener`` with the context changes that can concern this control, until it
+        closes: a session control gets its own session's and the global session's; a global
+        control every session's (it follows whichever is active)."""
+        sessions = self.env.dispatcher.sessions
+        if self.session.is_global:
+            self.keep(sessions.changed.connect(listener))
+        else:
+            self.keep(sessions.changes_for(self.session).connect(listener))
+            self.keep(sessions.changes_for(sessions.global_session).connect(listener))
 
     def data_services(self) -> DataServices:
         """The desktop's data services; :class:`ActionError` naming this control when there are none."""

@@ -81,3 +81,20 @@ def test_monikers():
     assert parse_moniker("https://example.com/") is None
     assert parse_moniker("https://event/?nothing=1") is None
     assert parse_moniker("tel:+15551234") is None
+
+
+def test_changes_for_one_session_reach_only_its_listeners() -> None:
+    from usd_desktop.core.context import Sessions
+
+    sessions = Sessions()
+    one, two = sessions.create("one"), sessions.create("two")
+    seen_one: list[str] = []
+    seen_all: list[str] = []
+    sessions.changes_for(one).connect(lambda c: seen_one.append(c.session_id))
+    sessions.changed.connect(lambda c: seen_all.append(c.session_id))
+    two.store.set("$Context", "x", "1")
+    one.store.set("$Context", "x", "1")
+    assert seen_one == [one.id] and seen_all == [two.id, one.id]
+    assert sessions.changes_for(one) is sessions.changes_for(one)
+    sessions.close(one)
+    assert sessions.changes_for(two) is not sessions.changes_for(one)  # a closed session's is dropped

@@ -52,6 +52,7 @@ from typing import Any
 
 from PySide6.QtWidgets import QWidget
 
+from usd_desktop.core import replacement
 from usd_desktop.core.agent_script import (
     MAIN_MENU,
     ScriptEngine,
@@ -114,8 +115,9 @@ class AgentScriptControl(QtHostedControl):
         self._queue: deque[Effect] = deque()
         self._running = False
         self._refresh_pending = False
+        self._deps: dict[str, Any] = {}  # task name -> the parameters its texts read (None: any)
         sessions = self.env.dispatcher.sessions
-        self.keep(sessions.changed.connect(self._on_context_changed))
+        self.follow_context(self._on_context_changed)
         if self.session.is_global:
             self.keep(sessions.active_changed.connect(lambda _s: self._refresh_soon()))
         # A session being restored after a crash: its state comes next, and nothing may run.
@@ -323,8 +325,22 @@ class AgentScriptControl(QtHostedControl):
         if self.closed or change.roots <= {self.name}:
             return
         sessions = self.env.dispatcher.sessions
-        if change.session_id in (self.context_session().id, sessions.global_session.id):
+        if change.session_id in (self.context_session().id, sessions.global_session.id) and \
+                self._reads(change):
             self._refresh_soon()
+
+    def _reads(self, change: ChangeSet) -> bool:
+        """Can ``change`` alter the texts shown (the task's text, instructions and answers)?"""
+        task = self.engine.tasks.get(self.state.current or "")
+        if task is None:
+            return False  # the main menu shows task names only
+        deps = self._deps.get(task.name, ())
+        if deps == ():
+            deps = self._deps[task.name] = replacement.dependencies(
+                task.script_text, task.instructions, *(a.text for a in task.answers))
+        if deps is None:
+            return True
+        return any((root, name) in deps or (root, None) in deps for root, name in change.keys)
 
     def _refresh_soon(self) -> None:
         if self._refresh_pending or self.closed:

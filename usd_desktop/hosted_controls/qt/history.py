@@ -200,7 +200,7 @@ class InteractionHistory(QtHostedControl):
         self._auto_key: tuple[str, str] | None = None
         self._refresh_timer: asyncio.TimerHandle | None = None
         sessions = self.env.dispatcher.sessions
-        self.keep(sessions.changed.connect(self._on_context_changed))
+        self.follow_context(self._on_context_changed)
         if self.session.is_global:
             self.keep(sessions.active_changed.connect(lambda _s: self._follow_session()))
         services = self.env.data

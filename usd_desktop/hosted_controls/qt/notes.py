@@ -181,7 +181,7 @@ class NotesControl(QtHostedControl):
         self._quiet = False  # the editor is being changed by the control, not the agent
         self._editor: NoteEditor | None = None
         sessions = self.env.dispatcher.sessions
-        self.keep(sessions.changed.connect(self._on_context_changed))
+        self.follow_context(self._on_context_changed)
         if self.session.is_global:
             self.keep(sessions.active_changed.connect(lambda _s: self._follow_session()))
         self._restore_own_draft()

@@ -41,7 +41,7 @@ class Panel(QWidget):
     def _insert(self, widget: QWidget, title: str, closable: bool) -> None:
         raise TypeError(f"{type(self).__name__} does not implement _insert")
 
-    def _take(self, widget: QWidget) -> None:
+    def _take(self, widget: QWidget, park: QWidget | None = None) -> None:
         raise TypeError(f"{type(self).__name__} does not implement _take")
 
     def _focus(self, widget: QWidget) -> None:
@@ -56,9 +56,9 @@ class Panel(QWidget):
         """Take ``widget`` out; ``park``: the (hidden) widget that keeps it alive meanwhile."""
         if widget in self._titles:
             del self._titles[widget]
-            self._take(widget)
-            if park is not None:
-                widget.setParent(park)
+            # straight to ``park``: never through a parentless (top-level) state, which costs a
+            # native window each time a session is switched
+            self._take(widget, park)
             self.signals.contents_changed.emit()
 
     def contains(self, widget: QWidget) -> bool:
@@ -103,9 +103,9 @@ class StackPanel(Panel):
         self._layout.addWidget(widget)
         widget.show()
 
-    def _take(self, widget: QWidget) -> None:
+    def _take(self, widget: QWidget, park: QWidget | None = None) -> None:
         self._layout.removeWidget(widget)
-        widget.setParent(None)
+        widget.setParent(park)
 
 
 class TabPanel(Panel):
@@ -137,12 +137,12 @@ class TabPanel(Panel):
                 if button is not None:
                     button.hide()
 
-    def _take(self, widget: QWidget) -> None:
+    def _take(self, widget: QWidget, park: QWidget | None = None) -> None:
         index = self.tabs.indexOf(widget)
         if index >= 0:
             self.tabs.removeTab(index)
         self._closable.discard(widget)
-        widget.setParent(None)
+        widget.setParent(park)
 
     def _focus(self, widget: QWidget) -> None:
         self.tabs.setCurrentWidget(widget)
@@ -192,9 +192,9 @@ class FloatingPanel(Panel):
         self._windows[widget] = window
         window.show()
 
-    def _take(self, widget: QWidget) -> None:
+    def _take(self, widget: QWidget, park: QWidget | None = None) -> None:
         window = self._windows.pop(widget, None)
-        widget.setParent(None)
+        widget.setParent(park)
         if window is not None:
             window.close()
             window.deleteLater()
@@ -222,8 +222,8 @@ class HiddenPanel(Panel):
         widget.setParent(self)
         widget.hide()
 
-    def _take(self, widget: QWidget) -> None:
-        widget.setParent(None)
+    def _take(self, widget: QWidget, park: QWidget | None = None) -> None:
+        widget.setParent(park)
 
 
 def make_panel(name: str, kind: str, *, orientation: str = "vertical",
