@@ -31,7 +31,8 @@ CASES = {
     "sessions": ["Shot: second customer", "Shot: first follow-up", "Open first customer"],
     "navigation-decision": ["Shot: customer by rule", "Shot: debugger to main panel", "Shot: show debugger",
                             "Shot: find navigation"],
-    "agent-script": ["Open first customer", "Shot: show script"],
+    "agent-script": ["Open first customer", "Shot: script to the reason", "Shot: script on",
+                     "Shot: show script"],
 }
 
 
