@@ -154,6 +154,40 @@ AGENT_SCRIPTING = ControlType(
     default_panel="WorkflowPanel",
 )
 
+CTI_DESKTOP_MANAGER = ControlType(
+    name="CtiDesktopManager",
+    factory="usd_desktop.hosted_controls.cti_desktop:CtiDesktopManager",
+    description="A CTI adapter in the desktop: screen pops through the CTI rules, call control, agent state.",
+    actions=frozenset({
+        "Dial", "Answer", "Reject", "Hangup", "Hold", "Retrieve", "Mute", "Unmute", "SendDtmf",
+        "Transfer", "Consult", "CompleteTransfer", "CancelTransfer", "Conference", "StartRecording",
+        "StopRecording", "SetAgentState", "CompleteWrapUp", "Login", "Logout", "SelectCall", "Pop",
+    }),
+    events=frozenset({
+        "CallOffered", "CallAnswered", "CallHeld", "CallRetrieved", "CallEnded", "CallMissed",
+        "CallTransferred", "CallConferenced", "DtmfReceived", "AgentStateChanged", "ConnectionChanged",
+    }),
+    default_panel="HiddenPanel",
+)
+
+CALL_CONTROL = ControlType(
+    name="CallControl",
+    factory="usd_desktop.hosted_controls.qt.call_control:CallControl",
+    description="The call bar: number, caller, timer and state of each line, call buttons, dial pad, "
+    "transfer and consult with a directory, the wrap-up countdown.",
+    actions=frozenset({"ShowDialPad", "ShowTransfer"}),
+    needs_qt=True,
+    default_panel="CtiPanel",
+)
+
+AGENT_STATE_SELECTOR = ControlType(
+    name="AgentStateSelector",
+    factory="usd_desktop.hosted_controls.qt.agent_state:AgentStateSelector",
+    description="The agent's state (available, not ready with a reason, offline) and the connection.",
+    needs_qt=True,
+    default_panel="CtiPanel",
+)
+
 BUILTIN_TYPES = (
     GLOBAL_MANAGER,
     CONNECTION_MANAGER,
@@ -169,4 +203,7 @@ BUILTIN_TYPES = (
     SESSION_TABS,
     SESSION_OVERVIEW,
     AGENT_SCRIPTING,
+    CTI_DESKTOP_MANAGER,
+    CALL_CONTROL,
+    AGENT_STATE_SELECTOR,
 )

@@ -32,6 +32,7 @@ from usd_desktop.core.dispatcher import Chain
 from usd_desktop.core.errors import ActionError, SessionLimitReached
 from usd_desktop.core.trace import Outcome, TraceRecord
 from usd_desktop.data.errors import DataError
+from usd_desktop.data.search import render_value
 from usd_desktop.hosted_controls.navigation_router import Routable, RoutedPage
 
 if TYPE_CHECKING:
@@ -130,11 +131,31 @@ async def _search(desktop: Desktop, rule: WindowNavigationRule, call: CtiCall, v
     count = 0
     rows: list[dict[str, Any]] = []
     for search in searches:
-        found = await services.search(_entity_search(search), view, announce=False)
-        count += found.total
-        rows.extend({**row, "LogicalName": search.entity} for row in found.rows[:10])
-        result.lines.append(f"    search {search.name} ({search.entity}): {found.total}")
+        by_phone = _phone_filter(search)
+        if by_phone is not None:  # the indexed caller lookup: numbers in any form, E.164 inside
+            number = render_value(by_phone, view)
+            matches = [m for m in await services.find_customers_by_phone(number) if m.entity == search.entity]
+            found_rows = [{"id": m.id, "name": m.name, "e164": m.e164} for m in matches]
+            total = len(found_rows)
+        else:
+            found = await services.search(_entity_search(search), view, announce=False)
+            found_rows, total = list(found.rows), found.total
+        count += total
+        rows.extend({**row, "LogicalName": search.entity} for row in found_rows[:10])
+        result.lines.append(f"    search {search.name} ({search.entity}): {total}")
     return count, rows
+
+
+def _phone_filter(search: CtiSearch) -> str | None:
+    """The value of a ``phone`` filter of a contact or account search (the caller lookup), if any:
+    ``filters: [{field: phone, value: "[[cti.ani]]"}]`` finds the customers with that number in
+    any form (national, international, E.164) through the indexed phone table."""
+    if search.entity not in ("contact", "account"):
+        return None
+    phone = [f for f in search.filters if f.field == "phone"]
+    if len(phone) != 1 or len(search.filters) != 1 or phone[0].operator != "eq":
+        return None
+    return phone[0].value
 
 
 def _entity_search(search: CtiSearch) -> EntitySearch:

@@ -301,6 +301,13 @@ class Desktop(SessionLifecycle):
                        session=session)
 
     async def shutdown(self) -> None:
+        for control in self.all_controls():  # controls holding connections close them first
+            aclose = getattr(control, "aclose", None)
+            if aclose is not None:
+                try:
+                    await aclose()
+                except Exception:
+                    log.exception("closing %s failed", control.name)
         for session in list(self.sessions.customer_sessions):
             self.sessions.close(session)  # its controls close (and save what they hold) here
         for dispose in self._disposers:

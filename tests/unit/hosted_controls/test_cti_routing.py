@@ -140,3 +140,21 @@ async def test_activity_and_direction_select_the_rules(desktop: Desktop) -> None
     assert chat.rule == "Chats" and chat.session_id
     email = await route_call(desktop, CtiCall({"ani": "x"}, activity="email"))
     assert email.rule is None and email.decision == "none"
+
+
+async def test_a_phone_filter_finds_the_caller_in_any_number_form(registry: Registry, tmp_path: Path) -> None:
+    services = make_data_services(f"sqlite:///{tmp_path / 'phones.db'}")
+    maria = services.repository.create("contact", {"first_name": "Maria", "last_name": "Popescu"})
+    services.repository.create("phone", {"contact_id": maria, "number": "+40 721 555 010"})
+    config = CONFIG.replace('filters: [{field: last_name, value: "[[cti.surname]+]"}]',
+                            'filters: [{field: phone, value: "[[cti.ani]]"}]', 1)
+    try:
+        desktop = make_desktop(config, registry=registry, data=services)
+        await desktop.start()
+        outcome = await route_call(desktop, CtiCall({"ani": "0040721555010", "dnis": "100"}))
+        assert (outcome.rule, outcome.outcome) == ("Inbound by surname", "single_match")
+        assert outcome.matches[0]["id"] == maria
+        unknown = await route_call(desktop, CtiCall({"ani": "+358401234567", "dnis": "100"}))
+        assert unknown.outcome == "no_match"
+    finally:
+        services.close()
