@@ -27,6 +27,10 @@ from usd_desktop.hosted_controls.registry import Registry
 log = logging.getLogger("usd_desktop")
 
 
+#: What ``--restore`` accepts after a crash: ask the agent, restore without asking, or start without them.
+RESTORE_MODES = ("ask", "always", "never")
+
+
 @dataclass
 class RunOptions:
     config: Path | None = None

@@ -59,9 +59,9 @@ def desktop(
                      "open (ask), restore them (always) or start without them (never)."),
     ] = "ask",
 ) -> None:
-    from usd_desktop.app import RunOptions, run
+    from usd_desktop.app import RESTORE_MODES, RunOptions, run
 
-    if restore not in ("ask", "always", "never"):
+    if restore not in RESTORE_MODES:
         typer.echo(f"error: --restore {restore!r}: choose ask, always or never", err=True)
         raise typer.Exit(2)
 

@@ -14,14 +14,13 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any
 
 from usd_desktop.core.signals import Signal
 from usd_desktop.cti.calls import Call
 from usd_desktop.cti.contract import Adapter, CallConferenced, CallEnded, CallEvent, CtiError, CtiEvent
 
 log = logging.getLogger("usd_desktop.cti.manager")
-T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -54,18 +53,15 @@ class ConnectionKeeper:
     _last_error: str
     _reconnect_task: asyncio.Task[None] | None
 
-    async def _isolated(self, operation: str, work: Callable[[], Awaitable[T]]) -> T:
-        raise NotImplementedError
-
-    def _sink(self, event: CtiEvent) -> None:
-        raise NotImplementedError
-
-    def _spawn(self, work: Awaitable[Any]) -> None:
-        raise NotImplementedError
+    # the manager's command isolation, event sink and background tasks
+    _isolated: Callable[[str, Callable[[], Awaitable[Any]]], Awaitable[Any]]
+    _sink: Callable[[CtiEvent], None]
+    _spawn: Callable[[Awaitable[Any]], None]
 
     @property
     def name(self) -> str:
-        raise NotImplementedError
+        """The adapter as messages name it."""
+        return self.adapter.name or type(self.adapter).__name__
 
     # ------------------------------------------------------------------ connection
     def _set_connection(self, status: ConnectionStatus) -> None:

@@ -150,11 +150,6 @@ class CtiManager(ConnectionKeeper):
 
     # ------------------------------------------------------------------ reading
     @property
-    def name(self) -> str:
-        """The adapter as messages name it."""
-        return self.adapter.name or type(self.adapter).__name__
-
-    @property
     def capabilities(self) -> frozenset[str]:
         return frozenset(self.adapter.capabilities)
 

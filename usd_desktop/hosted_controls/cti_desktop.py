@@ -127,7 +127,8 @@ class CtiDesktopManager(HostedControl):
         pops = call.id not in self._popped and (
             (self.pop_on == "offer" and isinstance(event, contract.CallOffered | contract.CallDialing))
             or (self.pop_on == "answer" and isinstance(event, contract.CallAnswered)))
-        self.env.spawn(self._pop_then_raise(call, name, params, pops))
+        if name or pops:
+            self.env.spawn(self._pop_then_raise(call, name, params, pops))
 
     async def _pop_then_raise(self, call: Call, event: str | None, params: dict[str, str],
                               pops: bool) -> None:

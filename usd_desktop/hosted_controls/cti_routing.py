@@ -19,7 +19,6 @@ Every call's decision is in the trace (kind ``navigation``) with each rule and s
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -30,10 +29,10 @@ from usd_desktop.core.conditions import evaluate_condition
 from usd_desktop.core.context import Session
 from usd_desktop.core.dispatcher import Chain
 from usd_desktop.core.errors import ActionError, SessionLimitReached
+from usd_desktop.core.navigation import Decision, Navigation
 from usd_desktop.core.trace import Outcome, TraceRecord
 from usd_desktop.data.errors import DataError
 from usd_desktop.data.search import render_value
-from usd_desktop.hosted_controls.navigation_router import Routable, RoutedPage
 
 if TYPE_CHECKING:
     from usd_desktop.hosted_controls.desktop import Desktop
@@ -191,24 +190,12 @@ async def _decide(desktop: Desktop, rule: WindowNavigationRule, decision: str, c
 
 async def _load_match(desktop: Desktop, rule: WindowNavigationRule, match: Mapping[str, Any],
                       session: Session, result: CtiOutcome, chain: Chain | None) -> None:
-    entity, ident = str(match["LogicalName"]), str(match.get("id", ""))
-    if rule.destination == "entity_search" or not rule.target_tab:
-        manager = desktop.global_manager_name()
-        search = rule.entity_search or next(
-            (s.name for s in desktop.config.entity_searches if s.entity == entity), None)
-        if manager and search:
-            await desktop.dispatcher.run_action(manager, "DoSearch", f"name={search}\nId={ident}",
-                                                session=session, chain=chain, literal=True)
-        return
-    control = desktop.resolve(rule.target_tab, session)
-    if not isinstance(control, Routable):
-        raise ActionError(f"CTI rule {rule.name!r}: the target tab {rule.target_tab} cannot show a record")
-    opened = control.open_routed(RoutedPage("", entity, ident, "popup", desktop.global_manager_name() or "",
-                                            rule.name))
-    if inspect.isawaitable(opened):
-        await opened
-    if rule.show_tab:
-        desktop.host.show_control(rule.show_tab)
+    """The single match goes where the rule's Result says, as any routed record does."""
+    navigation = Navigation(desktop.global_manager_name() or "", "", "popup",
+                            entity=str(match["LogicalName"]), record_id=str(match.get("id", "")),
+                            session_id=session.id)
+    loaded = await desktop.router.deliver(Decision(navigation, rule, ()), session, chain=chain)
+    result.problems.extend(loaded.problems)
 
 
 def _trace(desktop: Desktop, call: CtiCall, result: CtiOutcome, session: Session) -> None:

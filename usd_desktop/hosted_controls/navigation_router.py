@@ -209,6 +209,23 @@ class NavigationRouter:
             return active
         return session
 
+    async def deliver(self, decision: Decision[Any], session: Session, *,
+                      chain: Chain | None = None) -> RouteOutcome:
+        """Put the decided page in ``session``: the rule's target tab (a dynamic one created), or
+        its entity search; then its Show Tab. No session is created and no action call runs (the
+        CTI rules use it to load a match into the session they created)."""
+        outcome = RouteOutcome(decision.navigation, [decision], session_id=session.id)
+        rule = decision.rule
+        assert rule is not None
+        outcome.action = rule.action
+        try:
+            await self._deliver(decision, session, outcome, chain)
+        except ActionError as exc:
+            outcome.problems.append(str(exc))
+        if rule.show_tab and not outcome.problems:
+            self.desktop.host.show_control(rule.show_tab)
+        return outcome
+
     async def _deliver(self, decision: Decision[Any], session: Session, outcome: RouteOutcome,
                        chain: Chain | None) -> None:
         rule, nav = decision.rule, decision.navigation

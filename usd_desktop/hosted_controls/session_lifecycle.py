@@ -46,19 +46,10 @@ class SessionLifecycle:
     config: Configuration
 
     # provided by Desktop
-    @property
-    def dispatcher(self) -> Dispatcher:
-        raise NotImplementedError
-
-    @property
-    def host(self) -> DesktopHost:
-        raise NotImplementedError
-
-    def global_manager_name(self) -> str | None:
-        raise NotImplementedError
-
-    def all_controls(self) -> list[HostedControl]:
-        raise NotImplementedError
+    _dispatcher: Dispatcher
+    _host: DesktopHost
+    global_manager_name: Callable[[], str | None]
+    all_controls: Callable[[], list[HostedControl]]
 
     # ------------------------------------------------------------------ set-up
     def _init_sessions(self) -> None:
@@ -68,7 +59,7 @@ class SessionLifecycle:
         self.control_state_changed: Signal[HostedControl] = Signal("control.state_changed")
         self._redo: Callable[[], Awaitable[Any]] | None = None
         self._given_names: dict[str, str] = {}
-        self.session_lines = SessionLines(self.config.session_lines, scriptlets=self.dispatcher.scriptlets)
+        self.session_lines = SessionLines(self.config.session_lines, scriptlets=self._dispatcher.scriptlets)
         self._stale_views: set[str] = set()
         self._views_scheduled = False
         self._session_disposers = [self.sessions.changed.connect(self._on_context_for_lines)]
@@ -107,7 +98,7 @@ class SessionLifecycle:
             self._set_pending(f"{what} for {_describe(context)}" if context else what, redo or again)
             message = (f"{limit} customer session(s) are open, the most this desktop allows "
                        "(option maxNumberOfSessions). Close a session, then use Redo screen pop.")
-            self.host.display_message(message, "Session limit reached")
+            self._host.display_message(message, "Session limit reached")
             raise SessionLimitReached(f"CreateSession: {message}")
         given = name or f"Session {len(sessions.customer_sessions) + 1}"
         session = sessions.create(given, activate=False, entity=entity)
@@ -119,7 +110,7 @@ class SessionLifecycle:
             await self.switch_session(session, chain=chain)
         manager = self.global_manager_name()
         if manager and not self.restoring:
-            await self.dispatcher.fire_event(
+            await self._dispatcher.fire_event(
                 manager, "SessionNew", {"SessionId": session.id, "IsGlobal": "false"},
                 session=session, chain=chain,
             )
@@ -132,20 +123,20 @@ class SessionLifecycle:
             return
         manager = self.global_manager_name()
         if manager and old is not None:
-            await self.dispatcher.fire_event(
+            await self._dispatcher.fire_event(
                 manager, "SessionDeactivated", _ids(old, Activate="false"), session=old, chain=chain)
         self.sessions.activate(session)
         if manager:
-            await self.dispatcher.fire_event(
+            await self._dispatcher.fire_event(
                 manager, "SessionActivated", _ids(session, Activate="true"), session=session, chain=chain)
 
     # ------------------------------------------------------------------ close
     async def request_close(self, session: Session, *, chain: Chain | None = None) -> bool:
         """The tab's close button: closes unless an action call handles ``SessionCloseRequested``."""
         targets = self._session_event_controls()
-        handled = any(self.dispatcher.events.get((c, "sessioncloserequested")) for c in targets)
+        handled = any(self._dispatcher.events.get((c, "sessioncloserequested")) for c in targets)
         for control in targets:
-            await self.dispatcher.fire_event(control, "SessionCloseRequested", _ids(session),
+            await self._dispatcher.fire_event(control, "SessionCloseRequested", _ids(session),
                                              session=session, chain=chain)
         if handled:
             return False
@@ -160,7 +151,7 @@ class SessionLifecycle:
             return
         targets = self._session_event_controls()
         for control in targets:
-            await self.dispatcher.fire_event(control, "SessionClosing", _ids(session),
+            await self._dispatcher.fire_event(control, "SessionClosing", _ids(session),
                                              session=session, chain=chain)
         was_active = self.sessions.active is session
         self.sessions.close(session)
@@ -168,12 +159,12 @@ class SessionLifecycle:
         self._stale_views.discard(session.id)
         glob = self.sessions.global_session
         for control in targets:
-            await self.dispatcher.fire_event(control, "SessionClosed", _ids(session),
+            await self._dispatcher.fire_event(control, "SessionClosed", _ids(session),
                                              session=glob, chain=chain)
         manager = self.global_manager_name()
         new_active = self.sessions.active
         if manager and was_active and not new_active.is_global:
-            await self.dispatcher.fire_event(manager, "SessionActivated",
+            await self._dispatcher.fire_event(manager, "SessionActivated",
                                              _ids(new_active, Activate="true"), session=new_active,
                                              chain=chain)
         if self.pending_pop is not None:

@@ -13,9 +13,6 @@ from PySide6.QtWidgets import QMessageBox, QWidget
 
 from usd_desktop.core.session_journal import JournaledSession
 
-#: What ``--restore`` accepts: ask the agent, restore without asking, or start without them.
-RESTORE_MODES = ("ask", "always", "never")
-
 
 def describe(sessions: Sequence[JournaledSession]) -> str:
     names = [escape(s.name or s.id[:8]) for s in sessions[:8]]

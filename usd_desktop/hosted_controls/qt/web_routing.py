@@ -42,7 +42,7 @@ click the link.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QUrl
@@ -108,11 +108,8 @@ class RoutedWebControl(QtHostedControl):
         self._start_url: str | None = None  # a restored page to load instead of the home page
 
     # ------------------------------------------------------------------ provided by the subclass
-    def _load(self, url: str) -> None:
-        raise NotImplementedError
-
-    def _open_moniker(self, url: str) -> None:
-        raise NotImplementedError
+    _load: Callable[[str], None]  # load a page (the control's own load: no rules)
+    _open_moniker: Callable[[str], None]  # run a USD moniker the page asked for
 
     def _loading_itself(self, url: str) -> None:
         """Note that the control loads ``url`` itself: its request bypasses the rules."""
