@@ -169,6 +169,10 @@ from usd_desktop import admin_rules  # noqa: E402  (the ``rules`` group register
 
 admin_rules.register(app)
 
+from usd_desktop import admin_staffing  # noqa: E402  (``staffing`` registers on ``app``)
+
+admin_staffing.register(app)
+
 
 def main() -> None:
     """Console-script entry point."""
