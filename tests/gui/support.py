@@ -7,6 +7,7 @@ from typing import Any
 
 from PySide6.QtCore import QCoreApplication, QEvent
 
+from usd_desktop.config.schema import Configuration
 from usd_desktop.hosted_controls.desktop import Desktop
 from usd_desktop.hosted_controls.registry import Registry
 from usd_desktop.shell.host import QtDesktopHost
@@ -14,7 +15,7 @@ from usd_desktop.shell.main_window import MainWindow
 from usd_desktop.testing import make_desktop
 
 
-async def open_shell(text: str, **kwargs: Any) -> tuple[Desktop, MainWindow, QtDesktopHost]:
+async def open_shell(text: str | Configuration, **kwargs: Any) -> tuple[Desktop, MainWindow, QtDesktopHost]:
     """A desktop for ``text`` with every installed control type, in a shown main window, started."""
     host = QtDesktopHost()
     kwargs.setdefault("registry", Registry.discover())

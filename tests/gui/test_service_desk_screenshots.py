@@ -1,5 +1,7 @@
 """The service desk on a real X server (Xvfb): the customer form, a case, knowledge, history,
-several sessions with their overview, a navigation decision in the debugger and an agent script.
+several sessions with their overview, a navigation decision in the debugger, an agent script, and
+calls: a ringing call that popped its customer's session, a new caller, a number two customers
+share, and the wrap-up.
 
 Each shot starts the real desktop on the starter configuration with its first-run demo data, runs
 configured action calls (``--run``) and saves a screenshot into docs/screenshots/.
@@ -33,6 +35,10 @@ CASES = {
                             "Shot: find navigation"],
     "agent-script": ["Open first customer", "Shot: script to the reason", "Shot: script on",
                      "Shot: show script"],
+    "call-ringing": ["Simulate a customer's call"],
+    "call-new-caller": ["Simulate a new caller"],
+    "call-shared-number": ["Simulate a shared number"],
+    "call-wrap-up": ["Simulate a customer's call", "Shot: answer", "Shot: hang up"],
 }
 
 

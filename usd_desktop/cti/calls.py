@@ -186,8 +186,8 @@ class Call:
         Every attached-data key, then the built-ins, which win over a data key of the same name
         (a backend's ``state`` or ``ani`` in the attached data cannot hide the call's own):
         ``ani``, ``dnis``, ``queue``, ``callid``, ``direction``, ``type`` (the activity),
-        ``state``, ``number``, ``number_e164``, ``callername`` and, once written,
-        ``interactionid``.
+        ``state``, ``number``, ``number_e164``, ``callername``, once written ``interactionid``,
+        and once ended ``cause``.
         """
         params = dict(self.data)
         params.update({
@@ -204,6 +204,8 @@ class Call:
         })
         if self.interaction_id:
             params["interactionid"] = self.interaction_id
+        if self.cause:
+            params["cause"] = self.cause
         return params
 
     # ------------------------------------------------------------------ the state machine

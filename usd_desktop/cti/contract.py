@@ -24,7 +24,7 @@ import abc
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict
 
@@ -34,6 +34,8 @@ from usd_desktop.core.errors import UsdError
 CallId = str
 Direction = Literal["inbound", "outbound"]
 Activity = Literal["phonecall", "chat", "email", "sms", "web"]
+#: The activities, as text.
+ACTIVITIES: tuple[str, ...] = get_args(Activity)
 
 #: Agent states the desktop knows (an adapter maps its backend's states onto these).
 AGENT_STATES = ("offline", "available", "not_ready", "on_call", "wrap_up")

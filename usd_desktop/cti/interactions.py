@@ -26,7 +26,11 @@ could not be written waits for the call's next change.
 **Crash safety.** Before a change is written it is kept in the local drafts file
 (:attr:`DataServices.drafts`, key ``interaction:<id>``, durable when the call returns); the draft
 is dropped once the call is gone and everything is written. :meth:`InteractionRecorder.recover`
-writes what a previous run left behind (the desktop died mid-call, or the database was away).
+writes what a previous run left behind (the desktop died mid-call, or the database was away). A
+call that had not ended then will never be reported as ended (this run does not know it): its row
+is closed at the last moment the previous run recorded the call (the draft's time, or the row's
+latest time if later), a lower bound of its real end: ``ended_at`` and, for an answered call,
+``wrap_up_ended_at`` (also for a call that died in wrap-up), with no disposition.
 """
 
 from __future__ import annotations
@@ -36,7 +40,7 @@ import logging
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from usd_desktop.cti.calls import Call
@@ -44,7 +48,7 @@ from usd_desktop.cti.contract import CallId, CtiError, CtiEvent
 from usd_desktop.cti.manager import CtiManager
 from usd_desktop.data.errors import DataError
 from usd_desktop.data.services import DataServices
-from usd_desktop.data.values import coerce
+from usd_desktop.data.values import coerce, to_utc
 
 log = logging.getLogger(__name__)
 
@@ -138,6 +142,7 @@ class InteractionRecorder:
                 continue
             values = dict(draft.payload.get("values") or {})
             values.pop("id", None)
+            values.update(_closing(values, draft.updated))
             try:
                 if await self.services.get(ENTITY, interaction) is None:
                     await self.services.create(ENTITY, {"id": interaction, **values})
@@ -260,8 +265,7 @@ class InteractionRecorder:
                         self._renamed(record, new_id)
                 elif values:
                     await self.services.update(ENTITY, record.id, values)
-                self._keep_draft(record)
-                return True
+                return True  # the draft (kept by _merge) already holds these values
             except Exception as exc:
                 what = "create" if creating else "update"
                 then = "; trying again" if attempt == 1 else "; it is kept and written with the next change"
@@ -337,6 +341,27 @@ class InteractionRecorder:
     def _problem(self, text: str) -> None:
         log.warning("%s", text)
         self.manager.problem.emit(text)
+
+
+def _closing(values: Mapping[str, Any], updated: float) -> dict[str, Any]:
+    """The end of a row left open by a run that is gone (see the module documentation)."""
+    if not values.get("offered_at"):
+        return {}
+    closed: dict[str, Any] = {}
+    times = [datetime.fromtimestamp(updated, UTC)]
+    for key in ("offered_at", "answered_at", "ended_at"):
+        value = values.get(key)
+        try:
+            if value:  # written as ISO text in the draft
+                times.append(to_utc(datetime.fromisoformat(value) if isinstance(value, str) else value))
+        except (TypeError, ValueError, AttributeError):
+            continue
+    last = max(times).isoformat()
+    if not values.get("ended_at"):
+        closed["ended_at"] = last
+    if values.get("answered_at") and not values.get("wrap_up_ended_at"):
+        closed["wrap_up_ended_at"] = last
+    return closed
 
 
 __all__ = ["CHANNELS", "ENTITY", "InteractionRecorder"]

@@ -370,6 +370,11 @@ class _Maker:
                 typed, e164 = _phone(rnd, ploc)
                 e164s.append(e164)
                 phones.append((head + _HEX[2 + slot] + tail, contact_id, typed, e164, kind))
+            if number % 50 == 7 and number > first:
+                # a household: the previous customer's number is this one's home phone too (a
+                # caller with several matches); no random draw, so the other data stay as they were
+                shared = phones[-len(e164s) - 1]
+                phones.append((head + "d" + tail, contact_id, shared[2], shared[3], "home"))
             mailbox = (
                 f"{first_ascii}.{last_ascii}{number}" if first_ascii and last_ascii else f"customer{number}"
             )

@@ -7,6 +7,12 @@ a foreign key the entity it looks up. A configuration may add values to an optio
 (:func:`build_entities` with ``extra_options``), e.g. case statuses, and custom fields
 (``custom_fields``): those are :class:`FieldMeta` with ``custom`` set, kept in the record's JSON
 ``custom`` column (:data:`~usd_desktop.data.models.CUSTOM`), which is no field itself.
+
+A few built-in fields are no column of their entity's table either: they are kept in the records
+of another entity (:attr:`FieldMeta.stored_in`, :data:`STORED_ELSEWHERE`). ``phone`` on a contact
+or an account is the customer's main phone, a row of the ``phones`` table: the repository reads,
+filters and writes it there (:func:`usd_desktop.data.search.field_expression`,
+:meth:`usd_desktop.data.repository.SqlRepository.create`).
 """
 
 from __future__ import annotations
@@ -56,6 +62,14 @@ class FieldMeta:
     lookup: str | None = None  # the entity a lookup field refers to
     read_only: bool = False
     custom: bool = False  # a configuration's custom field, kept in the record's ``custom`` JSON
+    #: The entity whose records keep the value (``"phone"``: the customer's main phone), for a
+    #: built-in field that is no column of the entity's own table; ``None`` for a column.
+    stored_in: str | None = None
+
+    @property
+    def is_column(self) -> bool:
+        """Whether the value is a column of the entity's own table (not custom, not stored elsewhere)."""
+        return not self.custom and self.stored_in is None
 
 
 @dataclass(frozen=True)
@@ -73,16 +87,25 @@ class EntityMeta:
         return found
 
     def column(self, name: str) -> sa.Column[object]:
-        """The table column of the built-in field ``name`` (a custom field has none: see
-        :func:`usd_desktop.data.search.field_expression`)."""
-        if self.field(name).custom:
+        """The table column of the built-in field ``name`` (a custom field or a field stored in
+        another entity's records has none: see :func:`usd_desktop.data.search.field_expression`)."""
+        found = self.field(name)
+        if found.custom:
             raise DataError(f"entity {self.name!r}, field {name!r} is a custom field: it has no column")
+        if found.stored_in is not None:
+            where = f"entity {self.name!r}, field {name!r}"
+            raise DataError(f"{where} is kept in the {found.stored_in} records: it has no column")
         return self.table.c[name]
 
     @property
     def custom_fields(self) -> list[FieldMeta]:
         """The configuration's custom fields of the entity."""
         return [f for f in self.fields.values() if f.custom]
+
+    @property
+    def stored_fields(self) -> list[FieldMeta]:
+        """The built-in fields kept in another entity's records (``phone`` of a customer)."""
+        return [f for f in self.fields.values() if f.stored_in is not None]
 
 
 def _field_type(column: sa.Column[object]) -> FieldType:
@@ -124,6 +147,30 @@ def _field(entity: str, column: sa.Column[object], extra: Iterable[str]) -> Fiel
     )
 
 
+def _phone_field() -> FieldMeta:
+    length = getattr(Phone.__table__.c["number"].type, "length", None)
+    return FieldMeta(
+        name="phone",
+        label="Phone",
+        type="string",
+        max_length=length if isinstance(length, int) else None,
+        stored_in="phone",
+    )
+
+
+#: Built-in fields that are no column of the entity's table, by entity (after the columns in order).
+STORED_ELSEWHERE: dict[str, tuple[FieldMeta, ...]] = {
+    "account": (_phone_field(),),
+    "contact": (_phone_field(),),
+}
+
+
+def builtin_names(entity_name: str) -> set[str]:
+    """The names a configuration's custom field of ``entity_name`` cannot take (its built-in fields)."""
+    table = MODELS[entity_name].__table__
+    return {*table.c.keys(), *(f.name for f in STORED_ELSEWHERE.get(entity_name, ()))}
+
+
 def custom_field(spec: CustomField) -> FieldMeta:
     """The metadata of a configuration's custom field."""
     return FieldMeta(
@@ -158,7 +205,7 @@ def build_entities(
     for spec in custom_fields:
         if spec.entity not in MODELS:
             raise DataError(f"custom field {spec.name!r} of unknown entity {spec.entity!r}")
-        if spec.name in MODELS[spec.entity].__table__.c:
+        if spec.name in builtin_names(spec.entity):
             raise DataError(
                 f"custom field {spec.name!r} of entity {spec.entity!r} clashes with a built-in field"
             )
@@ -170,6 +217,7 @@ def build_entities(
         options = extra.get(name, {})
         columns = [c for c in table.columns if c.name != CUSTOM]
         fields = {c.name: _field(name, c, options.get(c.name, ())) for c in columns}
+        fields.update({f.name: f for f in STORED_ELSEWHERE.get(name, ())})
         fields.update(added.get(name, {}))
         primary = next((c.name for c in table.columns if c.info.get("primary_name")), "id")
         out[name] = EntityMeta(name, table, primary, fields)
@@ -187,4 +235,14 @@ def entity(name: str, entities: Mapping[str, EntityMeta] = ENTITIES) -> EntityMe
     return found
 
 
-__all__ = ["ENTITIES", "MODELS", "EntityMeta", "FieldMeta", "build_entities", "custom_field", "entity"]
+__all__ = [
+    "ENTITIES",
+    "MODELS",
+    "STORED_ELSEWHERE",
+    "EntityMeta",
+    "FieldMeta",
+    "build_entities",
+    "builtin_names",
+    "custom_field",
+    "entity",
+]

@@ -8,14 +8,23 @@ required field or a value outside its option set raises :class:`DataError` namin
 A configuration's custom fields and option values (:meth:`SqlRepository.configure`) need no
 migration: custom values are kept in each record's JSON ``custom`` column and read, written and
 searched like built-in fields (an update merges them into the stored ones in SQL).
+
+A customer's ``phone`` (contact and account) is kept in the ``phones`` table, not in the customer's
+row: :meth:`SqlRepository.get` returns the main phone's number as typed (the first mobile, else the
+first phone of another kind: :func:`usd_desktop.data.search.main_phone_order`); :meth:`~SqlRepository.create`
+with a ``phone`` adds a mobile phone row in the same transaction; :meth:`~SqlRepository.update` with
+one changes the main phone's number (or adds a mobile phone when the customer has none). An empty
+``phone`` (``None``, blank text) writes nothing: the customer's phones stay as they are (a phone is
+removed as a ``phone`` record, with :meth:`~SqlRepository.delete`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, Self, runtime_checkable
 
@@ -28,10 +37,10 @@ from usd_desktop.config.store.location import redact
 from usd_desktop.data import engine as data_engine
 from usd_desktop.data.errors import DataError
 from usd_desktop.data.location import resolve_data_url
-from usd_desktop.data.metadata import MODELS, EntityMeta, build_entities, entity
+from usd_desktop.data.metadata import EntityMeta, build_entities, entity
 from usd_desktop.data.models import CUSTOM, utcnow
 from usd_desktop.data.phones import DEFAULT_REGION, normalise, normalise_or_raw
-from usd_desktop.data.search import SearchResult, statements
+from usd_desktop.data.search import SearchResult, field_expression, main_phone_order, owner_key, statements
 from usd_desktop.data.values import coerce, from_row, to_json
 
 __all__ = ["CustomerMatch", "Repository", "SearchResult", "SqlRepository"]
@@ -144,9 +153,12 @@ class SqlRepository:
 
     # ------------------------------------------------------------------ reads
     def get(self, entity_name: str, id: str) -> dict[str, Any] | None:
+        """The record ``id`` with every field (a customer's ``phone``: its main phone), or ``None``."""
         meta = entity(entity_name, self._entities)
+        elsewhere = [field_expression(meta, f.name).label(f.name) for f in meta.stored_fields]
+        query = sa.select(meta.table, *elsewhere).where(meta.table.c.id == str(id))
         with self.engine.connect() as conn:
-            row = conn.execute(sa.select(meta.table).where(meta.table.c.id == str(id))).mappings().first()
+            row = conn.execute(query).mappings().first()
         return None if row is None else from_row(meta, dict(row))
 
     def search(
@@ -154,7 +166,9 @@ class SqlRepository:
     ) -> SearchResult:
         """Run ``search`` with replacement parameters rendered against ``params``."""
         meta = entity(search.entity, self._entities)
-        rows_sql, count_sql = statements(search, params or {}, self._entities, page=page)
+        rows_sql, count_sql = statements(
+            search, params or {}, self._entities, page=page, default_region=self.default_region
+        )
         try:
             with self.engine.connect() as conn:
                 rows = [from_row(meta, dict(row)) for row in conn.execute(rows_sql).mappings()]
@@ -191,7 +205,9 @@ class SqlRepository:
 
         Custom-field values are gathered under ``custom`` as JSON-friendly values: for a new record
         the whole object (``None`` when empty), for an update the changes to merge into the stored
-        object (a ``None`` value removes the field's value).
+        object (a ``None`` value removes the field's value). Values of fields kept in another
+        entity's records (a customer's ``phone``) stay under their names, checked: :meth:`create`
+        and :meth:`update` write them there.
         """
         meta = entity(entity_name, self._entities)
         out: dict[str, Any] = {}
@@ -227,23 +243,41 @@ class SqlRepository:
             out.setdefault("updated_at", utcnow())
 
     def create(self, entity_name: str, values: Mapping[str, Any]) -> str:
-        """Insert a record; returns its id (the one given in ``values`` or a new UUID)."""
+        """Insert a record; returns its id (the one given in ``values`` or a new UUID).
+
+        A customer's ``phone`` becomes a mobile phone row of it, in the same transaction.
+        """
         meta = entity(entity_name, self._entities)
         row = self.prepare(entity_name, values, new=True)
-        self._run(meta, "create", sa.insert(meta.table).values(row))
+        elsewhere = _split_stored(meta, row)
+        with self._writing(meta, "create") as conn:
+            conn.execute(sa.insert(meta.table).values(row))
+            self._write_stored(conn, meta, str(row["id"]), elsewhere, new=True)
         return str(row["id"])
 
     def update(self, entity_name: str, id: str, values: Mapping[str, Any]) -> None:
-        """Change the given fields of a record; :class:`DataError` when there is none with ``id``."""
+        """Change the given fields of a record; :class:`DataError` when there is none with ``id``.
+
+        A customer's ``phone`` changes the main phone's number (and E.164 form), or adds a mobile
+        phone when the customer has none; an empty one changes nothing.
+        """
         meta = entity(entity_name, self._entities)
         row = self.prepare(entity_name, values, new=False)
-        if not row:
+        elsewhere = _split_stored(meta, row)
+        if not row and not elsewhere:
             return
         if CUSTOM in row:
             row[CUSTOM] = self._merged_custom(meta, row[CUSTOM])
-        statement = sa.update(meta.table).where(meta.table.c.id == str(id)).values(row)
-        if self._run(meta, "update", statement) == 0:
-            raise DataError(f"entity {meta.name!r} has no record {id!r} to update")
+        key = meta.table.c.id == str(id)
+        with self._writing(meta, "update") as conn:
+            if row:
+                found = int(conn.execute(sa.update(meta.table).where(key).values(row)).rowcount or 0)
+            else:  # only values kept elsewhere: the record must exist (locked while they are written)
+                locked = sa.select(meta.table.c.id).where(key).with_for_update()
+                found = int(conn.execute(locked).first() is not None)
+            if found == 0:
+                raise DataError(f"entity {meta.name!r} has no record {id!r} to update")
+            self._write_stored(conn, meta, str(id), elsewhere, new=False)
 
     def delete(self, entity_name: str, id: str) -> None:
         """Delete a record (and what belongs only to it); :class:`DataError` when there is none."""
@@ -264,18 +298,53 @@ class SqlRepository:
         # SQLite: an RFC 7396 merge patch, whose nulls remove keys
         return sa.func.json_patch(sa.func.coalesce(column, empty), patch)
 
-    def _run(self, meta: EntityMeta, what: str, statement: sa.Executable) -> int:
+    def _write_stored(
+        self, conn: sa.Connection, meta: EntityMeta, id: str, values: Mapping[str, Any], *, new: bool
+    ) -> None:
+        """Write a customer's ``phone`` into its main phone row (a new mobile phone when it has none)."""
+        for name, value in values.items():
+            number = "" if value is None else str(value).strip()
+            if not number:
+                continue  # an empty value writes nothing: the customer's phones stay
+            target = meta.fields[name].stored_in or "phone"  # the only such field: a customer's phone
+            phones = self._entities[target].table
+            key = owner_key(meta, phones)
+            main = None
+            if not new:
+                query = (sa.select(phones.c.id).where(phones.c[key] == id)
+                         .order_by(*main_phone_order(phones)).limit(1))
+                main = conn.execute(query).scalar()
+            if main is None:
+                row = self.prepare(target, {key: id, "number": number, "kind": "mobile"}, new=True)
+                conn.execute(sa.insert(phones).values(row))
+            else:
+                changes = self.prepare(target, {"number": number}, new=False)
+                conn.execute(sa.update(phones).where(phones.c.id == main).values(changes))
+
+    @contextlib.contextmanager
+    def _writing(self, meta: EntityMeta, what: str) -> Iterator[sa.Connection]:
+        """A write transaction; an integrity error becomes a :class:`DataError` naming ``what``."""
         try:
             with self.write() as conn, conn.begin():
-                result = conn.execute(statement)
+                yield conn
         except sa.exc.IntegrityError as exc:
             reason = str(exc.orig or exc).strip().splitlines()[0]
             raise DataError(f"cannot {what} the {meta.name} record: {reason}") from None
+
+    def _run(self, meta: EntityMeta, what: str, statement: sa.Executable) -> int:
+        with self._writing(meta, what) as conn:
+            result = conn.execute(statement)
         return int(getattr(result, "rowcount", 0) or 0)
 
     def normalised_number(self, number: str) -> str:
         """How a number is stored for lookup (E.164 when valid, else its digits)."""
         return normalise_or_raw(number, self.default_region)
+
+
+def _split_stored(meta: EntityMeta, row: dict[str, Any]) -> dict[str, Any]:
+    """Take the values of fields kept in another entity's records (a customer's ``phone``) out of
+    ``row``, which keeps the table's columns."""
+    return {name: row.pop(name) for name in [n for n in row if n in meta.fields and meta.fields[n].stored_in]}
 
 
 def _copy_options(options: Mapping[str, Mapping[str, Iterable[str]]]) -> dict[str, dict[str, list[str]]]:
@@ -330,7 +399,7 @@ def _option_values_problem(base: Mapping[str, EntityMeta], spec: OptionValues) -
     if meta is None:
         return f"entity {spec.entity!r} is unknown (entities: {', '.join(base)})"
     fmeta = meta.fields.get(spec.field)
-    if fmeta is None or spec.field not in MODELS[spec.entity].__table__.c:
+    if fmeta is None:
         return f"entity {meta.name!r} has no field {spec.field!r} (fields: {', '.join(meta.fields)})"
     where = f"entity {meta.name!r}, field {spec.field!r} ({fmeta.label})"
     if not fmeta.options:

@@ -11,6 +11,16 @@ A custom field (kept in the record's JSON ``custom`` column) is filtered, sorted
 through :func:`field_expression`: the value extracted from the JSON and cast to the field's type
 (numbers compare as numbers; on PostgreSQL datetimes and dates are cast to their types, on SQLite
 they stay the ISO text they are kept as, which sorts the same).
+
+A customer's ``phone`` (a field kept in the ``phones`` table, :attr:`FieldMeta.stored_in
+<usd_desktop.data.metadata.FieldMeta.stored_in>`) is returned and sorted as its *main phone*
+(:func:`main_phone_order`: the first mobile, else the first phone of another kind, by id), a
+correlated subquery on the phones' ``contact_id``/``account_id`` index. A filter on it matches a
+customer when any of its phones matches (:func:`phone_condition`): ``eq``, ``ne`` and ``in`` compare
+E.164 numbers (the value normalised in the repository's default region; a value that is no valid
+number is compared with the numbers as typed), the text operators match the number as typed or its
+E.164 form, ``null`` means no phone at all; ``ne`` matches the customers with no phone equal to the
+value (a customer without phones too). ``lt``, ``le``, ``gt`` and ``ge`` are refused.
 """
 
 from __future__ import annotations
@@ -29,8 +39,9 @@ from usd_desktop.config.schema_searches import EntitySearch, SearchFilter
 from usd_desktop.core import replacement
 from usd_desktop.core.replacement import Token
 from usd_desktop.data.errors import DataError
-from usd_desktop.data.metadata import EntityMeta, entity
+from usd_desktop.data.metadata import MODELS, EntityMeta, FieldMeta, entity
 from usd_desktop.data.models import CUSTOM
+from usd_desktop.data.phones import DEFAULT_REGION, normalise
 from usd_desktop.data.values import coerce, iso_datetime
 
 ESCAPE = "/"
@@ -90,9 +101,49 @@ class JsonTime(sa.types.TypeDecorator[Any]):
             return value
 
 
+def _stored_table(meta: EntityMeta, fmeta: FieldMeta) -> tuple[sa.Table, str]:
+    """The table keeping field ``fmeta`` of ``meta`` and the name of its column referring to the record."""
+    if fmeta.stored_in != "phone":  # pragma: no cover - the metadata declares only the phone
+        raise DataError(f"entity {meta.name!r}, field {fmeta.name!r}: no SQL for {fmeta.stored_in!r} records")
+    table = MODELS["phone"].__table__
+    assert isinstance(table, sa.Table)
+    return table, owner_key(meta, table)
+
+
+def owner_key(meta: EntityMeta, table: sa.Table) -> str:
+    """The column of ``table`` that refers to a record of ``meta`` (``contact_id`` of the phones)."""
+    for column in table.columns:
+        if any(key.target_fullname == f"{meta.table.name}.id" for key in column.foreign_keys):
+            return column.name
+    raise DataError(f"the {table.name} table has no key to entity {meta.name!r}")
+
+
+def main_phone_order(phones: sa.FromClause) -> list[sa.ColumnElement[Any]]:
+    """The order that puts a customer's main phone first: its first mobile, else its first phone of
+    another kind (first by id, so the choice is stable while the phones stay)."""
+    return [sa.case((phones.c.kind == "mobile", 0), else_=1), phones.c.id]
+
+
+def main_phone(meta: EntityMeta, fmeta: FieldMeta) -> sa.ScalarSelect[Any]:
+    """The number (as typed) of the main phone of each record of ``meta``, as a correlated subquery."""
+    table, key = _stored_table(meta, fmeta)
+    phones = table.alias(f"main_{fmeta.name}")
+    return (
+        sa.select(phones.c.number)
+        .where(phones.c[key] == meta.table.c.id)
+        .order_by(*main_phone_order(phones))
+        .limit(1)
+        .correlate(meta.table)
+        .scalar_subquery()
+    )
+
+
 def field_expression(meta: EntityMeta, name: str) -> sa.ColumnElement[Any]:
-    """The SQL expression of field ``name``: its column, or a custom field's typed JSON value."""
+    """The SQL expression of field ``name``: its column, a custom field's typed JSON value, or the
+    main phone of a customer (:func:`main_phone`)."""
     fmeta = meta.field(name)
+    if fmeta.stored_in is not None:
+        return main_phone(meta, fmeta)
     if not fmeta.custom:
         return meta.table.c[name]
     value = meta.table.c[CUSTOM][name]
@@ -137,10 +188,68 @@ def render_pattern(template: str, data: Mapping[str, Any]) -> str:
     return "".join(out)
 
 
-def condition(meta: EntityMeta, flt: SearchFilter, data: Mapping[str, Any]) -> sa.ColumnElement[bool]:
-    """One filter as a SQL expression with bound values."""
+def _phone_equals(phones: sa.FromClause, text: str, region: str) -> sa.ColumnElement[bool]:
+    """A phone equal to ``text``: the same E.164 number, or (``text`` is no valid number) the same
+    number as typed."""
+    e164 = normalise(text, region)
+    if e164 is not None:
+        return phones.c.e164 == e164
+    return phones.c.number == text.strip()
+
+
+def phone_condition(
+    meta: EntityMeta, fmeta: FieldMeta, flt: SearchFilter, data: Mapping[str, Any], region: str
+) -> sa.ColumnElement[bool]:
+    """A filter on a customer's ``phone``: true when any of its phones matches (see the module).
+
+    Written ``id IN (SELECT contact_id FROM phones WHERE ...)``: for ``eq`` the database starts from
+    the phones' E.164 index rather than visiting every customer.
+    """
+    table, key = _stored_table(meta, fmeta)
+    phones = table.alias(f"any_{fmeta.name}")
+    owner = phones.c[key]
+
+    def any_phone(*where: sa.ColumnElement[bool]) -> sa.ColumnElement[bool]:
+        return meta.table.c.id.in_(sa.select(owner).where(owner.is_not(None), *where))
+
+    op = flt.operator
+    if op in ("null", "not_null"):
+        found = any_phone()
+        return found if op == "not_null" else sa.not_(found)
+    if op in ("like", "begins_with", "contains"):
+        if op == "like":
+            patterns = [render_pattern(flt.value, data)]
+        else:
+            text = render_value(flt.value, data)
+            digits = ("+" if text.strip().startswith("+") else "") + "".join(c for c in text if c.isdigit())
+            patterns = [escape_like(t) for t in dict.fromkeys([text, digits]) if t.strip("+")]
+            patterns = [f"{p}%" if op == "begins_with" else f"%{p}%" for p in patterns] or ["%"]
+        matches = [phones.c.number.ilike(patterns[0], escape=ESCAPE)]
+        matches += [phones.c.e164.ilike(p, escape=ESCAPE) for p in patterns]
+        return any_phone(sa.or_(*matches))
+    text = render_value(flt.value, data)
+    if op in ("eq", "ne"):
+        found = any_phone(_phone_equals(phones, text, region))
+        return found if op == "eq" else sa.not_(found)
+    if op == "in":
+        items = [item.strip() for item in text.split(",") if item.strip()]
+        if not items:
+            return sa.false()
+        return any_phone(sa.or_(*(_phone_equals(phones, item, region) for item in items)))
+    raise DataError(
+        f"entity {meta.name!r}, field {flt.field!r} ({fmeta.label}): {op} is not supported on phone "
+        "numbers (use eq, ne, in, like, begins_with, contains, null or not_null)"
+    )
+
+
+def condition(
+    meta: EntityMeta, flt: SearchFilter, data: Mapping[str, Any], *, default_region: str = DEFAULT_REGION
+) -> sa.ColumnElement[bool]:
+    """One filter as a SQL expression with bound values (``default_region`` reads phone numbers)."""
+    fmeta = meta.field(flt.field)
+    if fmeta.stored_in is not None:
+        return phone_condition(meta, fmeta, flt, data, default_region)
     column = field_expression(meta, flt.field)
-    fmeta = meta.fields[flt.field]
     op = flt.operator
     if op == "null":
         return column.is_(None)
@@ -175,10 +284,14 @@ def statements(
     entities: Mapping[str, EntityMeta],
     *,
     page: int = 1,
+    default_region: str = DEFAULT_REGION,
 ) -> tuple[sa.Select[*tuple[Any, ...]], sa.Select[int]]:
-    """The select of one page of rows and the select of the count of every match."""
+    """The select of one page of rows and the select of the count of every match.
+
+    ``default_region`` reads phone numbers written without a country code in a filter on ``phone``.
+    """
     meta = entity(search.entity, entities)
-    conditions = [condition(meta, flt, data) for flt in search.filters]
+    conditions = [condition(meta, flt, data, default_region=default_region) for flt in search.filters]
     where: sa.ColumnElement[bool] | None = None
     if conditions:
         where = sa.and_(*conditions) if search.match == "all" else sa.or_(*conditions)

@@ -162,10 +162,12 @@ CTI_DESKTOP_MANAGER = ControlType(
         "Dial", "Answer", "Reject", "Hangup", "Hold", "Retrieve", "Mute", "Unmute", "SendDtmf",
         "Transfer", "Consult", "CompleteTransfer", "CancelTransfer", "Conference", "StartRecording",
         "StopRecording", "SetAgentState", "CompleteWrapUp", "Login", "Logout", "SelectCall", "Pop",
+        "SimulateCall",
     }),
     events=frozenset({
         "CallOffered", "CallAnswered", "CallHeld", "CallRetrieved", "CallEnded", "CallMissed",
-        "CallTransferred", "CallConferenced", "DtmfReceived", "AgentStateChanged", "ConnectionChanged",
+        "CallTransferred", "CallConferenced", "DtmfReceived", "WrapUpStarted", "WrapUpCompleted",
+        "AgentStateChanged", "ConnectionChanged",
     }),
     default_panel="HiddenPanel",
 )

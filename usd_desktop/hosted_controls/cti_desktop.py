@@ -23,18 +23,25 @@ it. The call's session is remembered: call events are raised in it.
 ``Login``, ``Logout``, ``SelectCall`` (``callid=``) and ``Pop``. A call action acts on
 ``callid=`` when given, else on the active line. Events: ``CallOffered``, ``CallAnswered``,
 ``CallHeld``, ``CallRetrieved``, ``CallEnded``, ``CallMissed``, ``CallTransferred``,
-``WrapUpStarted``, ``WrapUpCompleted``, ``AgentStateChanged``, ``ConnectionChanged``, each with
-the call's ``cti`` parameters.
+``WrapUpStarted``, ``WrapUpCompleted`` (with ``disposition``), ``AgentStateChanged``,
+``ConnectionChanged``, each with the call's ``cti`` parameters. Every call that ends raises
+``CallEnded`` (after ``CallTransferred`` when a transfer ends it; ``[[cti.cause]]`` says why) or
+``CallMissed``.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+import time
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from usd_desktop.core.context import Session
 from usd_desktop.core.datafield import ActionData
 from usd_desktop.core.errors import ActionError, SessionLimitReached
+from usd_desktop.core.trace import Outcome, TraceJournal, TraceRecord
 from usd_desktop.cti import contract
 from usd_desktop.cti.calls import Call
 from usd_desktop.cti.contract import CtiError, CtiEvent
@@ -65,6 +72,26 @@ EVENT_NAMES = {
 }
 
 
+class PopTrace:
+    """The steps of one screen pop in the trace journal: one ``cti_pop`` record per step, its
+    ``duration_ms`` the time since the call reached the desktop, ``chain`` the call id."""
+
+    def __init__(self, journal: TraceJournal, call_id: str, control: str) -> None:
+        self.journal, self.call_id, self.control = journal, call_id, control
+        self.began = time.perf_counter()
+        self.parent: int | None = None
+
+    def step(self, name: str, detail: str, *, session: Session | None = None, failed: bool = False) -> None:
+        record = self.journal.record(TraceRecord(
+            seq=self.journal.next_seq(), kind="cti_pop", name=name,
+            outcome=Outcome.FAILED if failed else Outcome.RAN, control=self.control,
+            session_id=session.id if session is not None else "", chain=self.call_id,
+            parent=self.parent, data=detail, started=datetime.now(UTC).isoformat(timespec="milliseconds"),
+            duration_ms=round((time.perf_counter() - self.began) * 1000, 3)))
+        if self.parent is None:
+            self.parent = record.seq
+
+
 class CtiDesktopManager(HostedControl):
     control_type = CTI_DESKTOP_MANAGER
 
@@ -76,6 +103,8 @@ class CtiDesktopManager(HostedControl):
             raise ActionError(f"{self.name}: setting pop_on={self.pop_on!r}: choose {', '.join(POP_MOMENTS)}")
         self.problem = ""
         self._popped: dict[str, str] = {}  # call id -> the session it popped into
+        self._popping = 0  # screen pops under way
+        self._wrapping: set[str] = set()  # the calls in wrap-up
         self.manager: CtiManager | None = None
         self.recorder: Any = None
         try:
@@ -86,6 +115,8 @@ class CtiDesktopManager(HostedControl):
             return
         manager = self.manager
         self.keep(manager.call_event.connect(self._on_call_event))
+        self.keep(manager.call_changed.connect(self._on_call_changed))
+        self.keep(manager.call_removed.connect(self._on_call_removed))
         self.keep(manager.agent_changed.connect(self._on_agent_changed))
         self.keep(manager.connection_changed.connect(self._on_connection_changed))
         self.keep(manager.problem.connect(self._on_problem))
@@ -96,8 +127,11 @@ class CtiDesktopManager(HostedControl):
             user = env.dispatcher.sessions.global_session.store.get("$User", "username") or ""
             self.recorder = InteractionRecorder(manager, services, agent=user)
             env.spawn(self.recorder.recover())  # the rows a crashed run left half-written
+        self._first_start = asyncio.Event()  # set once the first connection attempt is over
         if settings.get("auto_start", True):
-            env.spawn(manager.start())
+            env.spawn(self._start(manager))
+        else:
+            self._first_start.set()
 
     def _make_manager(self) -> CtiManager:
         from usd_desktop.cti.registry import AdapterRegistry
@@ -128,14 +162,44 @@ class CtiDesktopManager(HostedControl):
             (self.pop_on == "offer" and isinstance(event, contract.CallOffered | contract.CallDialing))
             or (self.pop_on == "answer" and isinstance(event, contract.CallAnswered)))
         if name or pops:
-            self.env.spawn(self._pop_then_raise(call, name, params, pops))
+            trace = PopTrace(self.env.dispatcher.journal, call.id, self.name) if pops else None
+            if trace is not None:
+                lag = (datetime.now(UTC) - event.at).total_seconds() * 1000
+                trace.step("received", f"{type(event).__name__} from {call.ani or '?'} to {call.dnis or '?'}"
+                           f" ({lag:.1f} ms after the adapter's event)")
+                self._popping += 1
+            self.env.spawn(self._pop_then_raise(call, name, params, trace))
 
     async def _pop_then_raise(self, call: Call, event: str | None, params: dict[str, str],
-                              pops: bool) -> None:
+                              trace: PopTrace | None) -> None:
         """The call's event is raised in the call's session: after the pop when this event pops it."""
-        session = await self.pop(call) if pops else self._session_of(call)
+        if trace is None:
+            session = self._session_of(call)
+        else:
+            try:
+                session = await self.pop(call, trace)
+            finally:
+                self._popping -= 1  # counted when the pop was asked for
         if event:
             await self.env.dispatcher.fire_event(self.name, event, params, session=session)
+        if event == "CallTransferred" and call.ended:  # the transfer ended the call here: its end, too
+            await self.env.dispatcher.fire_event(self.name, "CallEnded", params, session=session)
+
+    def _on_call_changed(self, call: Call) -> None:
+        if call.wrap_up and call.id not in self._wrapping:
+            self._wrapping.add(call.id)
+            self._raise_for(call, "WrapUpStarted")
+
+    def _on_call_removed(self, call: Call) -> None:
+        if call.id in self._wrapping:
+            self._wrapping.discard(call.id)
+            self._raise_for(call, "WrapUpCompleted", disposition=call.disposition)
+
+    def _raise_for(self, call: Call, event: str, **extra: str) -> None:
+        """``event`` in the call's session, with the call's ``cti`` parameters and ``extra``."""
+        params = {**call.parameters(), **extra}
+        session = self._session_of(call)
+        self.env.spawn(self.env.dispatcher.fire_event(self.name, event, params, session=session))
 
     def _on_agent_changed(self, status: Any) -> None:
         self.publish({"AgentState": status.state, "AgentStateReason": status.reason})
@@ -150,19 +214,31 @@ class CtiDesktopManager(HostedControl):
         self.problem = text
         self.publish({"Problem": text})
 
+    @property
+    def loading(self) -> bool:
+        """A screen pop is under way (what a screenshot waits for, as for a form that loads)."""
+        return self._popping > 0
+
     def _session_of(self, call: Call) -> Session | None:
         sid = self._popped.get(call.id)
         return self.env.dispatcher.sessions.get(sid) if sid else None
 
     # ------------------------------------------------------------------ screen pop
-    async def pop(self, call: Call) -> Session | None:
-        """Pop ``call``: the CTI rules decide; without one, a customer session with the call's data."""
+    async def pop(self, call: Call, trace: PopTrace | None = None) -> Session | None:
+        """Pop ``call``: the CTI rules decide; without one, a customer session with the call's data.
+
+        Each step goes to the trace as a ``cti_pop`` record (``chain``: the call id) with the
+        milliseconds since the call reached the desktop.
+        """
         if call.id in self._popped:
             return self._session_of(call)
+        trace = trace or PopTrace(self.env.dispatcher.journal, call.id, self.name)
         self._popped[call.id] = ""
         params = call.parameters()
         direction = "inbound" if call.direction == "inbound" else "outbound"
-        outcome = await route_call(self.env, CtiCall(params, call.activity, direction, self.name))  # type: ignore[arg-type]
+        region = self.manager.default_region if self.manager is not None else ""
+        outcome = await route_call(self.env, CtiCall(params, call.activity, direction, self.name, region),  # type: ignore[arg-type]
+                                   step=trace.step)
         session: Session | None = None
         if outcome.session_id:
             session = self.env.dispatcher.sessions.get(outcome.session_id)
@@ -172,12 +248,23 @@ class CtiDesktopManager(HostedControl):
                 session = await self.env.create_session(context=context, entity="")
             except SessionLimitReached as exc:
                 self._on_problem(str(exc))
+                trace.step("refused", str(exc), failed=True)
                 return None
             session.store.update("cti", params)
+            trace.step("session created", f"{session.id} (no CTI rule took the call)")
         if outcome.rule is not None and session is None:
             session = self.env.dispatcher.sessions.active  # a do_action decision: the current session
         if session is not None:
             self._popped[call.id] = session.id
+        if outcome.count == 1 and outcome.matches and not call.caller_name and self.manager is not None:
+            found = outcome.matches[0]
+            call.caller_name = str(found.get("name") or found.get("full_name") or "")  # for the call bar
+            self.manager.call_changed.emit(call)
+        problems = "; ".join(outcome.problems)
+        trace.step("popped", f"{outcome.rule or 'no CTI rule'}: {outcome.outcome or 'default'} → "
+                   f"{session.name if session is not None else 'no session'}"
+                   + (f" ({problems})" if problems else ""),
+                   session=session, failed=bool(problems))
         return session
 
     # ------------------------------------------------------------------ UII actions
@@ -191,7 +278,19 @@ class CtiDesktopManager(HostedControl):
         value = data.take("callid") or data.take("call")
         return value.strip() if value and value.strip() else None
 
+    async def _start(self, manager: CtiManager) -> None:
+        try:
+            await manager.start()
+        finally:
+            self._first_start.set()
+
     async def _run(self, action: str, coro: Any) -> Any:
+        """Run a command of the manager; one asked for while the adapter makes its first connection
+        (the desktop has just started: ``--run "Go available"``, an early click) waits for it, up to
+        the command timeout, instead of failing."""
+        if not self._first_start.is_set() and self.manager is not None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._first_start.wait(), self.manager.command_timeout)
         try:
             return await coro
         except CtiError as exc:
@@ -314,6 +413,29 @@ class CtiDesktopManager(HostedControl):
             known = ", ".join(manager.calls) or "none"
             raise ActionError(f"{self.name} SelectCall: no call {wanted!r} (calls: {known})")
         manager.select(wanted)
+
+    @uii_action("SimulateCall")
+    async def simulate_call(self, data: ActionData, call: CallContext) -> str:
+        """A call offered by the adapter's simulator (demos, training, trying a configuration):
+        ``ani=`` (or the first line), ``dnis=``, ``queue=``, ``caller_name=``, ``activity=``;
+        any other ``key=value`` line is attached data (``[[cti.key]]``). Returns the call id."""
+        manager = self._manager("SimulateCall")
+        simulate = getattr(manager.adapter, "simulate_call", None)
+        if simulate is None:
+            raise ActionError(f"{self.name} SimulateCall: the {manager.adapter.name} adapter cannot simulate "
+                              "calls (the simulator can)")
+        found = data.positionals()
+        ani = (data.take("ani") or (found[0] if found else "")).strip()
+        if not ani:
+            raise ActionError(f"{self.name} SimulateCall needs ani=<the caller's number>")
+        known = {key: (data.take(key) or "").strip() for key in ("dnis", "queue", "caller_name", "activity")}
+        activity = known.pop("activity") or "phonecall"
+        if activity not in contract.ACTIVITIES:
+            raise ActionError(f"{self.name} SimulateCall: activity={activity!r}: choose "
+                              f"{', '.join(contract.ACTIVITIES)}")
+        dnis = known.pop("dnis")
+        return str(await self._run("SimulateCall", simulate(ani, dnis, activity=activity, **known,
+                                                                **data.as_dict())))
 
     @uii_action("Pop")
     async def pop_action(self, data: ActionData, call: CallContext) -> str:

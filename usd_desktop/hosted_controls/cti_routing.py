@@ -19,7 +19,7 @@ Every call's decision is in the trace (kind ``navigation``) with each rule and s
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -31,6 +31,7 @@ from usd_desktop.core.dispatcher import Chain
 from usd_desktop.core.errors import ActionError, SessionLimitReached
 from usd_desktop.core.navigation import Decision, Navigation
 from usd_desktop.core.trace import Outcome, TraceRecord
+from usd_desktop.cti.calls import phone_of
 from usd_desktop.data.errors import DataError
 from usd_desktop.data.search import render_value
 
@@ -48,6 +49,9 @@ class CtiCall:
     activity: str = "phonecall"
     direction: str = "inbound"
     from_control: str = ""
+    #: The region a number without a country code is read in (the CTI manager's ``default_region``);
+    #: empty: the data source's own.
+    region: str = ""
 
 
 @dataclass
@@ -60,11 +64,20 @@ class CtiOutcome:
     session_id: str = ""
     lines: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    #: Told each step of the pop as it ends: ``step(name, detail)`` (the screen pop's trace).
+    step: Callable[[str, str], None] = field(default=lambda name, detail: None, repr=False)
 
 
-async def route_call(desktop: Desktop, call: CtiCall, *, chain: Chain | None = None) -> CtiOutcome:
-    """Pop ``call`` through the CTI rules; the outcome says which rule and decision took it."""
+async def route_call(desktop: Desktop, call: CtiCall, *, chain: Chain | None = None,
+                     step: Callable[[str, str], None] | None = None) -> CtiOutcome:
+    """Pop ``call`` through the CTI rules; the outcome says which rule and decision took it.
+
+    ``step(name, detail)`` is told as each step ends: ``searched`` (per rule whose searches ran),
+    ``session created``, ``match loaded``, ``action calls run``.
+    """
     result = CtiOutcome()
+    if step is not None:
+        result.step = step
     source = desktop.sessions.active
     result.lines.append(f"Call: {call.direction} {call.activity} from {call.data.get('ani', '?')} "
                         f"to {call.data.get('dnis', '?')}")
@@ -81,6 +94,7 @@ async def route_call(desktop: Desktop, call: CtiCall, *, chain: Chain | None = N
                 continue
             count, rows = await _search(desktop, rule, call, view, result)
             outcome = OUTCOMES[min(count, 2)]
+            result.step("searched", f"{rule.name}: {count} match(es)")
             chosen = getattr(rule.cti, outcome)
             result.lines.append(f"{'✗' if chosen.decision == 'next_rule' else '✓'} {rule.name} "
                                 f"(order {rule.order}): {count} match(es), {outcome}: {chosen.decision}")
@@ -133,6 +147,7 @@ async def _search(desktop: Desktop, rule: WindowNavigationRule, call: CtiCall, v
         by_phone = _phone_filter(search)
         if by_phone is not None:  # the indexed caller lookup: numbers in any form, E.164 inside
             number = render_value(by_phone, view)
+            number = (phone_of(number, call.region) or number) if call.region else number
             matches = [m for m in await services.find_customers_by_phone(number) if m.entity == search.entity]
             found_rows = [{"id": m.id, "name": m.name, "e164": m.e164} for m in matches]
             total = len(found_rows)
@@ -148,7 +163,8 @@ async def _search(desktop: Desktop, rule: WindowNavigationRule, call: CtiCall, v
 def _phone_filter(search: CtiSearch) -> str | None:
     """The value of a ``phone`` filter of a contact or account search (the caller lookup), if any:
     ``filters: [{field: phone, value: "[[cti.ani]]"}]`` finds the customers with that number in
-    any form (national, international, E.164) through the indexed phone table."""
+    any form (national, international, E.164, a SIP URI's number) through the indexed phone table;
+    a national number is read in the call's region (the CTI manager's ``default_region``)."""
     if search.entity not in ("contact", "account"):
         return None
     phone = [f for f in search.filters if f.field == "phone"]
@@ -179,21 +195,32 @@ async def _decide(desktop: Desktop, rule: WindowNavigationRule, decision: str, c
             result.problems.append(str(exc))
             return
         result.session_id = where.id
+        result.step("session created", where.id)
     where.store.update("cti", call.data)
     if match is not None:
         await _load_match(desktop, rule, match, where, result, chain)
-    for name in [*calls, *rule.action_calls]:
+        result.step("match loaded", f"{match['LogicalName']} {match.get('id', '')}")
+    names = [*calls, *rule.action_calls]
+    for name in names:
         await desktop.dispatcher.run_action_call(name, session=where, event=call.data, chain=chain)
+    if names:
+        result.step("action calls run", ", ".join(names))
     created = f" in session {where.name}" if result.session_id else ""
     result.lines.append(f"→ {decision.replace('_', ' ')}{created}")
 
 
 async def _load_match(desktop: Desktop, rule: WindowNavigationRule, match: Mapping[str, Any],
                       session: Session, result: CtiOutcome, chain: Chain | None) -> None:
-    """The single match goes where the rule's Result says, as any routed record does."""
+    """The single match goes where the rule's Result says, as any routed record does, unless the
+    session's own ``SessionNew`` action calls already opened it there (no second load)."""
+    entity, ident = str(match["LogicalName"]), str(match.get("id", ""))
+    shown = desktop.instance(rule.target_tab, session) if rule.target_tab else None
+    showing = (getattr(shown, "entity", None), getattr(shown, "record_id", None)) if shown else None
+    if showing == (entity, ident):
+        result.lines.append(f"    the match is already open in {rule.target_tab}")
+        return
     navigation = Navigation(desktop.global_manager_name() or "", "", "popup",
-                            entity=str(match["LogicalName"]), record_id=str(match.get("id", "")),
-                            session_id=session.id)
+                            entity=entity, record_id=ident, session_id=session.id)
     loaded = await desktop.router.deliver(Decision(navigation, rule, ()), session, chain=chain)
     result.problems.extend(loaded.problems)
 

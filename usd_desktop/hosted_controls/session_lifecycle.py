@@ -19,7 +19,6 @@ the context changes that can alter them.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any
@@ -29,6 +28,7 @@ from usd_desktop.core.dispatcher import Chain, Dispatcher
 from usd_desktop.core.errors import SessionLimitReached
 from usd_desktop.core.session_lines import SessionLines
 from usd_desktop.core.signals import Signal
+from usd_desktop.core.soon import SoonOnce
 
 if TYPE_CHECKING:
     from usd_desktop.config.schema import Configuration
@@ -61,7 +61,7 @@ class SessionLifecycle:
         self._given_names: dict[str, str] = {}
         self.session_lines = SessionLines(self.config.session_lines, scriptlets=self._dispatcher.scriptlets)
         self._stale_views: set[str] = set()
-        self._views_scheduled = False
+        self._views_soon = SoonOnce(self._refresh_views)
         self._session_disposers = [self.sessions.changed.connect(self._on_context_for_lines)]
 
     @property
@@ -203,18 +203,9 @@ class SessionLifecycle:
         else:
             stale = {change.session_id}
         self._stale_views |= stale
-        if self._views_scheduled:
-            return
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:
-            self._refresh_views()
-            return
-        self._views_scheduled = True
-        loop.call_soon(self._refresh_views)
+        self._views_soon.request()
 
     def _refresh_views(self) -> None:
-        self._views_scheduled = False
         stale, self._stale_views = self._stale_views, set()
         for sid in stale:
             session = self.sessions.get(sid)

@@ -21,8 +21,9 @@ import json
 import logging
 import threading
 from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from usd_desktop.core.context import DESKTOP_SECTIONS, ChangeSet, Session
 from usd_desktop.core.session_journal import (
@@ -30,6 +31,7 @@ from usd_desktop.core.session_journal import (
     JournaledSession,
     SessionJournal,
 )
+from usd_desktop.core.soon import SoonOnce
 from usd_desktop.core.trace import Outcome, TraceRecord
 
 if TYPE_CHECKING:
@@ -53,7 +55,10 @@ class SessionRecorder:
         self._lock = threading.Lock()
         self._dirty: set[str] = set()
         self._active_dirty = False
-        self._handle: asyncio.Handle | None = None
+        # a burst of changes is one write, once per loop turn, made by a writer thread so the
+        # disk's latency (each write is a durable transaction) never stalls the event loop
+        self._soon = SoonOnce(self._flush_soon)
+        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="session-journal")
         # Creation order, kept as a number that only grows: positions never invert when an
         # earlier session closes and a later one is written again.
         self._counter = itertools.count()
@@ -111,39 +116,54 @@ class SessionRecorder:
     def _schedule(self) -> None:
         if self._disposers == []:  # closed
             return
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:
-            self.flush()  # no loop to coalesce in: write now
-            return
-        with self._lock:
-            if self._handle is not None:
-                return
-            self._handle = loop.call_soon(self._scheduled_flush)
-
-    def _scheduled_flush(self) -> None:
-        with self._lock:
-            self._handle = None
-        self.flush()
+        self._soon.request()
 
     # ------------------------------------------------------------------ writing
-    def flush(self) -> None:
-        """Write every dirty session (and the active session's id) now, in one transaction."""
+    def flush(self, *, wait: bool = True) -> None:
+        """Write every dirty session (and the active session's id), in one transaction.
+
+        The sessions are read now, on the caller's thread; the writer thread writes them, in the
+        order asked. ``wait``: return once it is on disk (and every earlier write too).
+        """
         with self._lock:
             dirty, self._dirty = self._dirty, set()
             active_dirty, self._active_dirty = self._active_dirty, False
         sessions = self.desktop.sessions
         live = [s for s in sessions.customer_sessions if s.id in dirty]
-        if not live and not active_dirty:
-            return
-        rows = [self._journaled(session) for session in live]
-        active = sessions.active
+        if live or active_dirty:
+            rows = [self._journaled(session) for session in live]
+            active = sessions.active
+            self._submit(self._write, rows, None if active.is_global else active.id, active_dirty)
+        if wait:
+            self.drain()
+
+    def _flush_soon(self) -> None:
         try:
-            self.journal.write(rows, None if active.is_global else active.id)
+            asyncio.get_running_loop()
+        except RuntimeError:  # no loop (a script, a thread): each change is written at once
+            self.flush(wait=True)
+            return
+        self.flush(wait=False)
+
+    def drain(self) -> None:
+        """Return once every write asked for so far is on disk."""
+        self._submit(lambda: None).result()
+
+    def _submit(self, work: Callable[..., object], *args: Any) -> Future[object]:
+        try:
+            return self._writer.submit(work, *args)
+        except RuntimeError:  # closed: write on this thread
+            done: Future[object] = Future()
+            done.set_result(work(*args))
+            return done
+
+    def _write(self, rows: list[JournaledSession], active: str | None, active_dirty: bool) -> None:
+        try:
+            self.journal.write(rows, active)
         except Exception:
             log.exception("the session journal could not be written; it is retried on the next change")
             with self._lock:
-                self._dirty.update(s.id for s in live)
+                self._dirty.update(row.id for row in rows)
                 self._active_dirty = self._active_dirty or active_dirty
 
     def _journaled(self, session: Session) -> JournaledSession:
@@ -177,7 +197,7 @@ class SessionRecorder:
         Call it after :func:`restore_sessions` (or after the agent declined to restore): a session
         that could not come back, or was not wanted, is otherwise offered again after the next crash.
         """
-        self.flush()
+        self.flush(wait=True)
         live = {s.id for s in self.desktop.sessions.customer_sessions}
         for journaled in self.journal.pending():
             if journaled.id not in live:
@@ -188,10 +208,13 @@ class SessionRecorder:
         with self._lock:
             self._dirty.discard(session.id)
         self._positions.pop(session.id, None)
+        self._submit(self._remove, session.id)
+
+    def _remove(self, session_id: str) -> None:
         try:
-            self.journal.remove(session.id)
+            self.journal.remove(session_id)
         except Exception:
-            log.exception("session %s could not be removed from the session journal", session.id)
+            log.exception("session %s could not be removed from the session journal", session_id)
 
     def close(self, *, clean: bool) -> None:
         """Stop recording. ``clean``: the desktop closed normally, so the journal is cleared;
@@ -199,17 +222,15 @@ class SessionRecorder:
         for dispose in self._disposers:
             dispose()
         self._disposers.clear()
-        with self._lock:
-            handle, self._handle = self._handle, None
-        if handle is not None:
-            handle.cancel()
+        self._soon.cancel()
         if clean:
             with self._lock:
                 self._dirty.clear()
                 self._active_dirty = False
-            self.journal.clear()
+            self._submit(self.journal.clear)
         else:
-            self.flush()
+            self.flush(wait=False)
+        self._writer.shutdown(wait=True)  # every write asked for is on disk
 
 
 # ---------------------------------------------------------------------- restoring

@@ -109,6 +109,11 @@ async def test_a_known_caller_pops_a_session_with_the_customer(world: tuple[Desk
     assert session.store.get("cti", "ani") == "0040721555010" and session.store.get("cti", "account") == "A-77"
     await until(lambda: session.store.get("$Context", "rang"), "the CallOffered action call")
     assert session.store.get("$Context", "rang") == "0040721555010 A-77"
+    steps = [r for r in desktop.dispatcher.journal.find(kind="cti_pop") if r.chain == call]
+    assert [r.name for r in steps] == ["received", "searched", "session created", "match loaded", "popped"]
+    assert all(r.parent == steps[0].seq for r in steps[1:]) and steps[-1].session_id == session.id
+    assert [r.duration_ms for r in steps] == sorted(r.duration_ms for r in steps)
+    assert "Known callers: 1 match(es)" in steps[1].data and maria in steps[3].data
 
     run = desktop.dispatcher.run_action
     assert (await run("CTI", "Answer", "")).outcome is Outcome.RAN
@@ -123,6 +128,12 @@ async def test_a_known_caller_pops_a_session_with_the_customer(world: tuple[Desk
     assert wrong.outcome is Outcome.FAILED and "Resolved" in wrong.reason
     assert (await run("CTI", "CompleteWrapUp", "disposition=Resolved")).outcome is Outcome.RAN
     await until(lambda: control.manager.agent_status.state != "wrap_up", "wrap-up done")
+    await until(lambda: desktop.dispatcher.journal.find(kind="event", name="WrapUpCompleted"), "WrapUpCompleted")
+    fired = {r.name: r for r in desktop.dispatcher.journal.find(kind="event") if r.control == "CTI"}
+    assert {"CallOffered", "CallAnswered", "CallHeld", "CallRetrieved", "CallEnded", "WrapUpStarted",
+            "WrapUpCompleted"} <= set(fired)
+    assert fired["WrapUpCompleted"].session_id == session.id
+    assert fired["WrapUpCompleted"].parameters.get("disposition") == "Resolved"
 
     from usd_desktop.config.schema_searches import EntitySearch
 
@@ -146,6 +157,9 @@ async def test_an_unknown_caller_gets_a_session_with_the_call_data(registry: Reg
         session = desktop.sessions.get(control._popped[call])
         assert session is not None and session.store.get("$Context", "ani") == "+358401234567"
         assert session.store.get("cti", "number_e164") == "+358401234567"
+        steps = desktop.dispatcher.journal.find(kind="cti_pop")
+        assert [r.name for r in steps] == ["received", "session created", "popped"]
+        assert "no CTI rule" in steps[1].data and steps[-1].session_id == session.id
         dialled = await desktop.dispatcher.run_action("CTI", "Dial", "tel:+40721555010")
         assert dialled.outcome is Outcome.RAN and adapter.ops("dial")
     finally:
@@ -163,3 +177,13 @@ async def test_a_missing_adapter_leaves_the_desktop_up_with_the_reason(registry:
         assert failed.outcome is Outcome.FAILED and "no CTI adapter" in failed.reason
     finally:
         await desktop.shutdown()
+
+
+async def test_a_national_number_is_read_in_the_managers_region(world: tuple[Desktop, Any, str]) -> None:
+    desktop, _, maria = world
+    from usd_desktop.hosted_controls.cti_routing import CtiCall, route_call
+
+    here = await route_call(desktop, CtiCall({"ani": "0721 555 010"}, from_control="CTI", region="RO"))
+    assert (here.outcome, [m["id"] for m in here.matches]) == ("single_match", [maria])
+    elsewhere = await route_call(desktop, CtiCall({"ani": "0721 555 010"}, from_control="CTI", region="FI"))
+    assert (elsewhere.rule, elsewhere.count) == (None, 0)  # its no_match passes the call on

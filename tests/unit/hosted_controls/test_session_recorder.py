@@ -105,9 +105,11 @@ class SpyJournal(SessionJournal):
         super().write(sessions, active_id)
 
 
-async def one_turn() -> None:
-    """Let the event loop run what was scheduled with call_soon (the coalesced flush)."""
+async def one_turn(recorder: SessionRecorder) -> None:
+    """Let the event loop run what was scheduled with call_soon (the coalesced flush), and its
+    writer thread write it."""
     await asyncio.sleep(0)
+    recorder.drain()
 
 
 def by_id(journal: SessionJournal) -> dict[str, JournaledSession]:
@@ -121,7 +123,7 @@ async def test_sessions_and_context_are_journaled_after_one_loop_turn(make: Any)
     session = await desktop.create_session(name="Ann Smith", entity="account",
                                            context={"LogicalName": "account", "Id": "42"})
     assert journal.pending() == []  # not yet: written once this loop turn ends
-    await one_turn()
+    await one_turn(recorder)
     [found] = journal.pending()
     assert (found.id, found.name, found.entity, found.active) == (session.id, "Ann Smith", "account", True)
     assert found.started == session.started.isoformat()
@@ -130,20 +132,20 @@ async def test_sessions_and_context_are_journaled_after_one_loop_turn(make: Any)
     assert not set(found.context) & {"$Global", "$Settings", "$User", "$Resources", "$SystemParameters"}
 
     session.store.update("account", {"name": "Ann Smith", "phone": "+4420"})
-    await one_turn()
+    await one_turn(recorder)
     assert by_id(journal)[session.id].context["account"] == {"name": "Ann Smith", "phone": "+4420"}
 
     customer = desktop.resolve("Customer", session)
     desktop.resolve("Notes", session)
     assert isinstance(customer, PageControl)
     customer.go("https://crm.example/account/42")
-    await one_turn()
+    await one_turn(recorder)
     assert by_id(journal)[session.id].controls == [
         JournaledControl("Customer", {"page": "https://crm.example/account/42"}, 0),
         JournaledControl("Notes", None, 1),
     ]
     desktop.sessions.update(session, name="Ann S.")
-    await one_turn()
+    await one_turn(recorder)
     assert by_id(journal)[session.id].name == "Ann S."
     recorder.close(clean=True)
     journal.close()
@@ -155,7 +157,7 @@ async def test_a_burst_of_changes_is_one_transaction(make: Any) -> None:
     recorder = SessionRecorder(desktop, journal)
     first = await desktop.create_session(name="One")
     second = await desktop.create_session(name="Two", background=True)
-    await one_turn()
+    await one_turn(recorder)
     journal.writes.clear()
 
     for n in range(20):
@@ -167,7 +169,7 @@ async def test_a_burst_of_changes_is_one_transaction(make: Any) -> None:
     page.go("b")
     desktop.resolve("Script", second)
     assert journal.writes == []
-    await one_turn()
+    await one_turn(recorder)
     assert len(journal.writes) == 1 and sorted(journal.writes[0]) == sorted([first.id, second.id])
     assert by_id(journal)[first.id].context["$Context"]["k19"] == "19"
     assert by_id(journal)[first.id].controls == [JournaledControl("Customer", {"page": "b"}, 0)]
@@ -175,7 +177,7 @@ async def test_a_burst_of_changes_is_one_transaction(make: Any) -> None:
     # What the journal does not keep writes nothing: the global session, $Session alone.
     desktop.sessions.global_session.store.set("$Context", "global", "1")
     first.store.set("$Session", "Whatever", "x")
-    await one_turn()
+    await one_turn(recorder)
     assert len(journal.writes) == 1
     recorder.close(clean=True)
     journal.close()
@@ -205,13 +207,14 @@ async def test_closing_a_session_removes_it_at_once(make: Any) -> None:
     keep = await desktop.create_session(name="Keep")
     gone = await desktop.create_session(name="Gone")
     desktop.resolve("Customer", gone)
-    await one_turn()
+    await one_turn(recorder)
     assert set(by_id(journal)) == {keep.id, gone.id}
     before = len(journal.writes)
     gone.store.set("$Context", "late", "1")  # dirty, then closed before the flush
     await desktop.close_session(gone)
+    recorder.drain()
     assert list(by_id(journal)) == [keep.id]
-    await one_turn()
+    await one_turn(recorder)
     assert list(by_id(journal)) == [keep.id]  # its controls closing did not write it back
     assert all(gone.id not in write for write in journal.writes[before:])
     recorder.close(clean=True)
@@ -224,7 +227,7 @@ async def test_a_clean_close_clears_the_journal_and_a_crash_leaves_it(make: Any,
     journal = SessionJournal(path)
     recorder = SessionRecorder(desktop, journal)
     await desktop.create_session(name="One")
-    await one_turn()
+    await one_turn(recorder)
     recorder.close(clean=True)
     await desktop.shutdown()
     assert journal.pending() == []
@@ -257,7 +260,7 @@ async def crashed_run(make: Any, path: Path) -> dict[str, Any]:
     bo = await desktop.create_session(name="Bo", entity="contact", background=True)
     bo.store.update("contact", {"name": "Bo"})
     desktop.resolve("Customer", bo)
-    await one_turn()
+    await one_turn(recorder)
     assert len(desktop.host.of("display_message")) == 2  # SessionNew ran for the new sessions
     expected = {
         "ids": [ann.id, bo.id],
@@ -309,7 +312,7 @@ async def test_restore_brings_every_session_back(make: Any, tmp_path: Path) -> N
     assert isinstance(bo_customer, PageControl) and bo_customer.restored == []  # journaled no state
 
     # The restored sessions are journaled again, as they are now.
-    await one_turn()
+    await one_turn(recorder)
     again = journal.pending()
     assert [s.id for s in again] == expected["ids"]
     assert [s.active for s in again] == [True, False]

@@ -44,7 +44,8 @@ emit the matching events (so the desktop's view stays consistent); transfers, co
 recording are not supported. ``dial`` runs ``dial_command`` (split like a shell command line, but
 never through a shell; ``{number}`` is replaced in each argument, or the number is appended; on
 Windows quote paths with double quotes) and reports ``CallDialing``; without it, ``dial`` is not
-supported. Agent states (``login``, ``logout``, ``set_agent_state``) are kept locally.
+supported. Agent states (``login``, ``logout``, ``set_agent_state``) are kept locally. The call
+bookkeeping is shared with the simulator (:mod:`usd_desktop.cti.adapters.local_calls`).
 
 **Security** (a local listener is an attack surface; peers §2.10, lesson 9). Refused with 403:
 a peer that is not on the loopback interface (even when bound to 127.0.0.1); a ``Host`` header that
@@ -63,40 +64,28 @@ from __future__ import annotations
 import asyncio
 import hmac
 import ipaddress
-import itertools
 import json
 import logging
 import os
 import re
-import secrets as secrets_module
 import shlex
 import subprocess
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from typing import Any, ClassVar, Literal
+from collections.abc import Mapping
+from typing import Any, ClassVar
 from urllib.parse import unquote
 
 from aiohttp import web
 from pydantic import Field, ValidationInfo, field_validator
 
+from usd_desktop.cti.adapters.local_calls import LocalCall, LocalCallsAdapter
 from usd_desktop.cti.contract import (
     Activity,
-    Adapter,
     AdapterSettings,
-    AgentStateChanged,
-    AgentStateName,
-    CallAnswered,
     CallDialing,
-    CallEnded,
-    CallHeld,
     CallId,
-    CallMissed,
     CallOffered,
-    CallRetrieved,
     ConnectionUp,
     CtiError,
-    CtiEvent,
-    Direction,
     NotSupported,
 )
 
@@ -117,7 +106,8 @@ BASE_CAPABILITIES = frozenset({
     "login", "logout", "set_agent_state", "answer", "reject", "hangup", "hold", "retrieve", "mute",
     "complete_wrap_up",
 })
-CallState = Literal["ringing", "dialing", "active", "held"]
+#: Seconds ``close`` waits for dial commands still running (then they are left to finish alone).
+DIAL_COMMAND_GRACE = 2.0
 
 
 # ---------------------------------------------------------------------- settings
@@ -282,24 +272,16 @@ def _number_key(number: str) -> str:
 
 
 # ---------------------------------------------------------------------- the adapter
-@dataclass(eq=False)
-class _Call:
-    id: CallId
-    direction: Direction
-    number: str
-    state: CallState
-    announced: CtiEvent
-    muted: bool = False
-    timers: set[asyncio.Task[None]] = field(default_factory=set)
-
-
-class HttpListenerAdapter(Adapter):
+class HttpListenerAdapter(LocalCallsAdapter):
     """A loopback HTTP server that turns USD-style URLs into ``CallOffered`` events."""
 
     name: ClassVar[str] = "http_listener"
     settings_model: ClassVar[type[AdapterSettings]] = HttpListenerSettings
     keyring_service: ClassVar[str | None] = KEYRING_SERVICE
     capabilities: ClassVar[frozenset[str]] = BASE_CAPABILITIES
+    label: ClassVar[str] = "the HTTP listener"
+    id_prefix: ClassVar[str] = "http"
+    answerable = ("ringing", "dialing")  # the softphone's user answers, or the far end of a dial
 
     settings: HttpListenerSettings
 
@@ -314,14 +296,9 @@ class HttpListenerAdapter(Adapter):
         if settings.dial_command:
             # Capabilities depend on the settings here: the instance's set shadows the class's.
             self.__dict__["capabilities"] = BASE_CAPABILITIES | {"dial"}
-        self.agent_state: AgentStateName = "offline"
-        self.agent = ""
-        self._calls: dict[CallId, _Call] = {}
-        self._tag = secrets_module.token_hex(2)
-        self._ids = itertools.count(1)
         self._runner: web.AppRunner | None = None
         self._port: int | None = None
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._dial_commands: set[asyncio.Task[None]] = set()
 
     # ------------------------------------------------------------------ lifecycle
     @property
@@ -363,28 +340,11 @@ class HttpListenerAdapter(Adapter):
 
     async def close(self) -> None:
         runner, self._runner = self._runner, None
-        for task in list(self._tasks):
-            task.cancel()
-        if self._tasks:
-            await asyncio.gather(*self._tasks, return_exceptions=True)
-        self._tasks.clear()
+        if self._dial_commands:  # a dial command still running is waited for a moment, not killed
+            await asyncio.wait(set(self._dial_commands), timeout=DIAL_COMMAND_GRACE)
+        await self._close_calls()
         if runner is not None:
             await runner.cleanup()  # no ConnectionLost: closing is asked for, not a loss
-        self._calls.clear()
-
-    async def resync(self) -> list[CtiEvent]:
-        events: list[CtiEvent] = [AgentStateChanged(state=self.agent_state, reason="resync")]
-        for call in self._calls.values():
-            events.append(call.announced)
-            if call.state in ("active", "held"):
-                events.append(CallAnswered(call=call.id))
-            if call.state == "held":
-                events.append(CallHeld(call=call.id))
-        return events
-
-    def call_state(self, call: CallId) -> CallState | None:
-        found = self._calls.get(call)
-        return found.state if found is not None else None
 
     # ------------------------------------------------------------------ HTTP
     @staticmethod
@@ -487,9 +447,6 @@ class HttpListenerAdapter(Adapter):
         )
 
     # ------------------------------------------------------------------ calls from requests
-    def _new_id(self) -> CallId:
-        return f"http-{self._tag}-{next(self._ids)}"
-
     def _pop(self, fields: dict[str, str], data: dict[str, str]) -> CallId:
         kind = fields.get("type", "").strip()
         activity = ACTIVITIES.get(kind.lower())
@@ -503,11 +460,9 @@ class HttpListenerAdapter(Adapter):
             queue=fields.get("queue", ""), direction="inbound", activity=activity,
             caller_name=fields.get("caller_name", ""), data=data,
         )
-        call = _Call(call_id, "inbound", offered.ani, "ringing", offered)
-        self._calls[call_id] = call
-        self.emit(offered)
+        call = self._register(LocalCall(call_id, "inbound", offered.ani, "ringing", offered))
         if self.settings.ring_seconds is not None:
-            self._after(call, self.settings.ring_seconds, self._ring_timeout)
+            self._after(call, self.settings.ring_seconds, lambda: self._ring_timeout(call))
         return call_id
 
     def _dialled_on_phone(self, fields: dict[str, str], data: dict[str, str]) -> CallId:
@@ -516,15 +471,12 @@ class HttpListenerAdapter(Adapter):
             raise BadRequest("event=dial needs the number dialled (number= or ani=)")
         return self._outbound(number, data).id
 
-    def _outbound(self, number: str, data: Mapping[str, str]) -> _Call:
+    def _outbound(self, number: str, data: Mapping[str, str]) -> LocalCall:
         call_id = self._new_id()
         dialing = CallDialing(call=call_id, number=number, data=dict(data))
-        call = _Call(call_id, "outbound", number, "dialing", dialing)
-        self._calls[call_id] = call
-        self.emit(dialing)
-        return call
+        return self._register(LocalCall(call_id, "outbound", number, "dialing", dialing))
 
-    def _find(self, fields: dict[str, str]) -> _Call | None:
+    def _find(self, fields: dict[str, str]) -> LocalCall | None:
         call_id = fields.get("callid")
         if call_id:
             return self._calls.get(call_id)
@@ -534,104 +486,20 @@ class HttpListenerAdapter(Adapter):
                 return call
         return None
 
-    def _progress(self, call: _Call, event: str, cause: str) -> None:
+    def _progress(self, call: LocalCall, event: str, cause: str) -> None:
         if event == "answer":
             if call.state in ("ringing", "dialing"):
-                self._answered(call)
-        elif call.state == "ringing":
-            self._forget(call)
-            self.emit(CallMissed(call=call.id, abandoned=True))
+                self._connect(call)
         else:
-            self._end(call, cause or "normal")
+            self.far_end_hangs_up(call.id, cause)
 
-    def _ring_timeout(self, call: _Call) -> None:
+    def _ring_timeout(self, call: LocalCall) -> None:
         if call.state == "ringing":
-            self._forget(call)
-            self.emit(CallMissed(call=call.id, abandoned=False))
+            self._miss(call, abandoned=False)
 
-    def _after(self, call: _Call, seconds: float, action: Callable[[_Call], None]) -> None:
-        async def later() -> None:
-            await asyncio.sleep(seconds)
-            if self._calls.get(call.id) is call:
-                action(call)
-
-        task = asyncio.get_running_loop().create_task(later())
-        self._tasks.add(task)
-        call.timers.add(task)
-        task.add_done_callback(self._tasks.discard)
-        task.add_done_callback(call.timers.discard)
-
-    def _forget(self, call: _Call) -> None:
-        self._calls.pop(call.id, None)
-        self._forget_timers(call)
-
-    def _answered(self, call: _Call) -> None:
-        self._forget_timers(call)
-        call.state = "active"
-        self.emit(CallAnswered(call=call.id))
-
-    @staticmethod
-    def _forget_timers(call: _Call) -> None:
-        current = asyncio.current_task()  # a timer ending its own call runs to its end
-        for task in list(call.timers):
-            if task is not current:
-                task.cancel()
-
-    def _end(self, call: _Call, cause: str) -> None:
-        self._forget(call)
-        self.emit(CallEnded(call=call.id, cause=cause))
-
-    def _call(self, call: CallId, operation: str, *states: CallState) -> _Call:
-        found = self._calls.get(call)
-        what = operation.replace("_", " ")
-        if found is None:
-            raise CtiError(f"the HTTP listener cannot {what} call {call!r}: no such call (or it has ended)")
-        if states and found.state not in states:
-            raise CtiError(f"the HTTP listener cannot {what} call {call}: it is {found.state} "
-                           f"(it must be {' or '.join(states)})")
-        return found
-
-    # ------------------------------------------------------------------ agent (local state)
-    async def login(self, agent: str, queues: tuple[str, ...] = ()) -> None:
-        self.agent = agent
-        self._agent_state("available", "login")
-
-    async def logout(self) -> None:
-        self._agent_state("offline", "logout")
-
-    async def set_agent_state(self, state: AgentStateName, reason: str = "") -> None:
-        self._agent_state(state, reason)
-
-    def _agent_state(self, state: AgentStateName, reason: str) -> None:
-        self.agent_state = state
-        self.emit(AgentStateChanged(state=state, reason=reason))
-
-    # ------------------------------------------------------------------ operations (state only)
-    async def answer(self, call: CallId) -> None:
-        self._answered(self._call(call, "answer", "ringing", "dialing"))
-
-    async def reject(self, call: CallId) -> None:
-        self._end(self._call(call, "reject", "ringing"), "rejected")
-
-    async def hangup(self, call: CallId) -> None:
-        found = self._call(call, "hangup")
-        self._end(found, "rejected" if found.state == "ringing" else "normal")
-
-    async def hold(self, call: CallId) -> None:
-        found = self._call(call, "hold", "active", "held")
-        if found.state == "active":
-            found.state = "held"
-            self.emit(CallHeld(call=found.id))
-
-    async def retrieve(self, call: CallId) -> None:
-        found = self._call(call, "retrieve", "active", "held")
-        if found.state == "held":
-            found.state = "active"
-            self.emit(CallRetrieved(call=found.id))
-
-    async def mute(self, call: CallId, muted: bool) -> None:
-        self._call(call, "mute", "active", "held").muted = muted
-
+    # ------------------------------------------------------------------ operations
+    # answer, reject, hangup, hold, retrieve, mute and the agent states only change the call's
+    # state here and report it (LocalCallsAdapter): the phone is the softphone's.
     async def dial(self, number: str, data: Mapping[str, str] | None = None) -> CallId:
         template = self.settings.dial_command
         if not template:
@@ -664,6 +532,6 @@ class HttpListenerAdapter(Adapter):
             if code:
                 log.warning("HTTP listener: the dial command %s exited with %s", argv[0], code)
 
-        task = asyncio.get_running_loop().create_task(reap())
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        task = self._spawn(reap())
+        self._dial_commands.add(task)
+        task.add_done_callback(self._dial_commands.discard)

@@ -13,6 +13,8 @@ backend would send. Settings (all optional)::
         agent: ""           # when set, the agent is logged in (available) as soon as it connects
         dial_answer_after: 1.0   # seconds an outbound call rings before the far end answers
         busy_numbers: []    # dialled numbers that answer busy (to try the failure paths)
+        offer_to: anyone    # or ``available``: the scenario's calls queue as in an ACD (below)
+        queue_patience: 120 # with ``offer_to: available``: seconds a caller waits in the queue
 
 A relative ``scenario`` path is relative to the resources folder (``resources/``, see
 :func:`usd_desktop.core.paths.resources_dir`); the default is the packaged demo scenario.
@@ -44,14 +46,23 @@ on a connected call: a scripted hold is skipped when the call is not active at t
 scripted retrieve only undoes the simulator's own hold (not one the agent made since). The agent can
 always act by hand as well.
 
-**Calls are offered whatever the agent's state** (this is a demo source, not an ACD that routes only
-to available agents); agent states change only on ``login`` / ``logout`` / ``set_agent_state``
-(setting a state while logged out is allowed and logs the agent in).
+**Who gets the scenario's calls.** With ``offer_to: anyone`` (the default) a call is offered when
+its time comes, whatever the agent's state. With ``offer_to: available`` the simulator plays an
+ACD: a scenario call arrives in a queue and is offered only to an *available* agent who has no call
+and is not in wrap-up (a call that ended after it was answered is in wrap-up until
+``complete_wrap_up``, or until the desktop next sets the agent state, as it does after the
+wrap-up); the first caller in the queue first. A caller who has waited ``queue_patience`` scenario
+seconds leaves the queue unseen (the desktop never heard of the call; a queue-level abandon), and
+once offered, the call's ``ring`` counts as usual. Calls from :meth:`simulate_call` are offered at
+once in either mode (a trainer's call does not wait). Agent states change only on ``login`` /
+``logout`` / ``set_agent_state`` (setting a state while logged out is allowed and logs the agent
+in).
 
 Events, as a real backend sends them: an offered call -> ``CallOffered``; ``answer`` ->
-``CallAnswered``; the caller giving up -> ``CallMissed(abandoned=True)`` (its last event);
-``reject`` (or ``hangup`` of a ringing call) -> ``CallEnded(cause="rejected")``; the caller
-hanging up after ``talk`` -> ``CallEnded(cause="normal")``; ``dial`` -> ``CallDialing`` then, after
+``CallAnswered``; the caller giving up (after ``ring``, or at once with ``simulate_hangup``) ->
+``CallMissed(abandoned=True)`` (its last event); ``reject`` (or ``hangup`` of a ringing call) ->
+``CallEnded(cause="rejected")``; the caller hanging up after ``talk`` (or with
+``simulate_hangup``) -> ``CallEnded(cause="normal")``; ``dial`` -> ``CallDialing`` then, after
 ``dial_answer_after``, ``CallAnswered`` (or ``CallEnded(cause="busy")``); ``hold`` / ``retrieve``
 -> ``CallHeld`` / ``CallRetrieved`` (a repeated one does nothing); ``blind_transfer`` ->
 ``CallTransferred`` + ``CallEnded(cause="transferred")``; ``consult`` -> ``CallHeld`` (the first
@@ -65,19 +76,20 @@ digits as ``DtmfReceived``; ``start_recording`` / ``stop_recording`` -> ``Record
 consultation goes on as a call of its own.
 
 All timing goes through an injectable ``sleep`` and ``clock`` (``asyncio.sleep`` and the loop's
-``time`` by default), so tests run on virtual time.
+``time`` by default), so tests run on virtual time. The calls' bookkeeping (ids, states, timers,
+answer / hold / hangup, agent states, resync) is shared with the HTTP listener:
+:mod:`usd_desktop.cti.adapters.local_calls`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import functools
-import itertools
 import logging
 import re
-import secrets as secrets_module
-from collections.abc import Awaitable, Callable, Coroutine, Mapping
-from dataclasses import dataclass, field
+from collections import deque
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
@@ -93,28 +105,19 @@ from pydantic import (
 )
 
 from usd_desktop.core.paths import resources_dir
+from usd_desktop.cti.adapters.local_calls import CallState, LocalCall, LocalCallsAdapter
 from usd_desktop.cti.contract import (
-    AGENT_STATES,
     OPERATIONS,
     Activity,
-    Adapter,
     AdapterSettings,
-    AgentStateChanged,
     AgentStateName,
-    CallAnswered,
     CallConferenced,
     CallDialing,
-    CallEnded,
-    CallHeld,
     CallId,
-    CallMissed,
     CallOffered,
-    CallRetrieved,
     CallTransferred,
     ConnectionUp,
     CtiError,
-    CtiEvent,
-    Direction,
     DtmfReceived,
     NotConnected,
     PartyAdded,
@@ -132,7 +135,6 @@ DTMF_DIGITS = re.compile(r"^[0-9*#A-Da-d]+$")
 
 Sleep = Callable[[float], Awaitable[None]]
 Clock = Callable[[], float]
-CallState = Literal["ringing", "dialing", "active", "held"]
 Scalar = str | int | float | bool
 
 
@@ -269,6 +271,8 @@ class SimulatorSettings(AdapterSettings):
     agent: str = ""
     dial_answer_after: float = Field(default=1.0, ge=0)
     busy_numbers: tuple[str, ...] = ()
+    offer_to: Literal["anyone", "available"] = "anyone"
+    queue_patience: float = Field(default=120.0, gt=0)
 
     def scenario_path(self) -> Path | None:
         if self.scenario is None:
@@ -279,30 +283,23 @@ class SimulatorSettings(AdapterSettings):
 
 # ---------------------------------------------------------------------- call state
 @dataclass(eq=False)
-class _Call:
-    id: CallId
-    direction: Direction
-    number: str  # the caller's number (inbound) or the dialled one (outbound)
-    state: CallState
-    announced: CtiEvent  # its CallOffered / CallDialing (for resync)
+class _Call(LocalCall):
     talk: float | None = None
     holds: tuple[tuple[float, float], ...] = ()
     transfer_to: str | None = None
-    muted: bool = False
-    recording: bool = False
-    hold_generation: int = 0  # bumped by every hold, so a scripted retrieve undoes only its own hold
     consult_of: CallId | None = None  # this call is the consultation of that one
     consultation: CallId | None = None  # this call's consultation call
-    timers: set[asyncio.Task[None]] = field(default_factory=set)
 
 
 # ---------------------------------------------------------------------- the adapter
-class SimulatorAdapter(Adapter):
+class SimulatorAdapter(LocalCallsAdapter):
     """Plays a scenario of inbound calls and simulates every operation on them."""
 
     name: ClassVar[str] = "simulator"
     settings_model: ClassVar[type[AdapterSettings]] = SimulatorSettings
     capabilities: ClassVar[frozenset[str]] = OPERATIONS
+    label: ClassVar[str] = "the simulator"
+    id_prefix: ClassVar[str] = "sim"
 
     settings: SimulatorSettings
 
@@ -321,15 +318,11 @@ class SimulatorAdapter(Adapter):
         self._clock: Clock | None = clock
         path = settings.scenario_path()
         self.scenario: Scenario | None = load_scenario(path) if path is not None else None
-        self.agent_state: AgentStateName = "offline"
-        self.agent = ""
-        self.queues: tuple[str, ...] = ()
-        self._calls: dict[CallId, _Call] = {}
-        self._tag = secrets_module.token_hex(2)  # ids stay unique when the adapter is made again
-        self._ids = itertools.count(1)
-        self._tasks: set[asyncio.Task[None]] = set()
         self._player: asyncio.Task[None] | None = None
         self._connected = False
+        #: ``offer_to: available``: the scenario calls waiting for the agent, with their arrival time.
+        self._waiting: deque[tuple[float, ScenarioCall]] = deque()
+        self._wrapping: set[CallId] = set()  # answered calls that ended, until their wrap-up completes
 
     # ------------------------------------------------------------------ lifecycle
     async def connect(self) -> None:
@@ -345,86 +338,83 @@ class SimulatorAdapter(Adapter):
 
     async def close(self) -> None:
         self._connected = False
-        tasks = list(self._tasks)
-        for task in tasks:
-            task.cancel()
-        if tasks:
-            await asyncio.gather(*tasks, return_exceptions=True)
-        self._tasks.clear()
-        self._calls.clear()
+        await self._close_calls()
         self._player = None
-
-    async def resync(self) -> list[CtiEvent]:
-        events: list[CtiEvent] = [AgentStateChanged(state=self.agent_state, reason="resync")]
-        for call in self._calls.values():
-            events.append(call.announced)
-            if call.state in ("active", "held"):
-                events.append(CallAnswered(call=call.id))
-            if call.state == "held":
-                events.append(CallHeld(call=call.id))
-            if call.recording:
-                events.append(RecordingStarted(call=call.id))
-        return events
-
-    def call_state(self, call: CallId) -> CallState | None:
-        """The state of a live call (``None`` once it has ended or when it never existed)."""
-        found = self._calls.get(call)
-        return found.state if found is not None else None
+        self._waiting.clear()
+        self._wrapping.clear()
 
     # ------------------------------------------------------------------ time
     def _now(self) -> float:
         return self._clock() if self._clock is not None else asyncio.get_running_loop().time()
 
-    async def _wait(self, scenario_seconds: float) -> None:
-        """Sleep ``scenario_seconds`` (divided by ``speed``)."""
-        await self._sleep(scenario_seconds / self.settings.speed)
+    async def _delay(self, seconds: float) -> None:
+        """Sleep ``seconds`` of scenario time (divided by ``speed``)."""
+        await self._sleep(seconds / self.settings.speed)
 
     async def _wait_until(self, deadline: float) -> None:
         delay = deadline - self._now()
         if delay > 0:
             await self._sleep(delay)
 
-    def _spawn(self, coro: Coroutine[Any, Any, None], call: _Call | None = None) -> asyncio.Task[None]:
-        task = asyncio.get_running_loop().create_task(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._task_done)
-        if call is not None:
-            call.timers.add(task)
-            task.add_done_callback(call.timers.discard)
-        return task
-
-    def _task_done(self, task: asyncio.Task[None]) -> None:
-        self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            log.error("simulator task failed", exc_info=task.exception())
-
-    def _after(self, call: _Call, scenario_seconds: float, action: Callable[[], None]) -> None:
-        """Run ``action`` after ``scenario_seconds``, unless the call has ended by then."""
-
-        async def later() -> None:
-            await self._wait(scenario_seconds)
-            if self._calls.get(call.id) is call:
-                action()
-
-        self._spawn(later(), call)
-
     async def _play(self, scenario: Scenario) -> None:
         speed = self.settings.speed
         loop = self.settings.loop if self.settings.loop is not None else scenario.loop
         calls = sorted(scenario.calls, key=lambda c: c.at)
-        await self._wait(self.settings.start_delay)
+        await self._delay(self.settings.start_delay)
         while True:
             start = self._now()
             for entry in calls:
                 await self._wait_until(start + entry.at / speed)
-                self._offer(
-                    ani=entry.ani, dnis=entry.dnis, queue=entry.queue, caller_name=entry.caller_name,
-                    activity=entry.activity, data=entry.text_data(), ring=entry.ring, talk=entry.talk,
-                    holds=entry.hold, transfer_to=entry.transfer_to,
-                )
+                if self.settings.offer_to == "available":
+                    self._waiting.append((self._now(), entry))
+                    self._deliver()
+                else:
+                    self._offer_entry(entry)
             if not loop:
                 return
             await self._wait_until(start + scenario.round_length() / speed)
+
+    def _offer_entry(self, entry: ScenarioCall) -> CallId:
+        return self._offer(
+            ani=entry.ani, dnis=entry.dnis, queue=entry.queue, caller_name=entry.caller_name,
+            activity=entry.activity, data=entry.text_data(), ring=entry.ring, talk=entry.talk,
+            holds=entry.hold, transfer_to=entry.transfer_to,
+        )
+
+    # ------------------------------------------------------------------ the queue (offer_to: available)
+    def _agent_free(self) -> bool:
+        return self.agent_state == "available" and not self._calls and not self._wrapping
+
+    def _deliver(self) -> None:
+        """Offer the first caller still waiting, if the agent can take a call now."""
+        if self.settings.offer_to != "available" or not self._connected:
+            return
+        patience = self.settings.queue_patience / self.settings.speed
+        now = self._now()
+        while self._waiting and now - self._waiting[0][0] > patience:
+            _, gone = self._waiting.popleft()
+            log.info("simulator: the caller %s left the queue after %g s", gone.ani, patience)
+        if self._waiting and self._agent_free():
+            _, entry = self._waiting.popleft()
+            self._offer_entry(entry)
+
+    def _agent_state(self, state: AgentStateName, reason: str) -> None:
+        self._wrapping.clear()  # the desktop sets the state after a wrap-up: the agent is past it
+        super()._agent_state(state, reason)
+        self._deliver()
+
+    async def complete_wrap_up(self, call: CallId, disposition: str = "") -> None:
+        self._wrapping.discard(call)
+        self._deliver()
+
+    def _forget(self, call: LocalCall) -> None:
+        if call.state in ("active", "held") and self.settings.offer_to == "available":
+            self._wrapping.add(call.id)  # answered, now over: wrap-up until the desktop completes it
+        super()._forget(call)
+        try:
+            asyncio.get_running_loop().call_soon(self._deliver)  # after the call's last event
+        except RuntimeError:  # no loop: nothing is playing
+            pass
 
     # ------------------------------------------------------------------ inbound calls
     async def simulate_call(
@@ -441,7 +431,7 @@ class SimulatorAdapter(Adapter):
     ) -> CallId:
         """Offer a call now (the "simulate incoming call" control); ``data``: its attached data.
         It rings until answered (or ``ring`` seconds) and lasts until the agent hangs up (or
-        ``talk`` seconds after the answer)."""
+        ``talk`` seconds after the answer, or :meth:`simulate_hangup`)."""
         if not self._connected:
             raise NotConnected("the simulator is not started: it cannot offer a call")
         if not ani:
@@ -450,6 +440,11 @@ class SimulatorAdapter(Adapter):
             ani=ani, dnis=dnis, queue=queue, caller_name=caller_name, activity=activity,
             data={key: _text(value) for key, value in data.items()}, ring=ring, talk=talk,
         )
+
+    def simulate_hangup(self, call: CallId, cause: str = "") -> None:
+        """The caller (or the far end of a dialled call) hangs up now: a ringing call is missed
+        (``CallMissed(abandoned=True)``), any other ends (``CallEnded``, ``cause`` or ``normal``)."""
+        self.far_end_hangs_up(call, cause)
 
     def _offer(
         self, *, ani: str, dnis: str, queue: str, caller_name: str, activity: Activity,
@@ -463,21 +458,18 @@ class SimulatorAdapter(Adapter):
         )
         call = _Call(call_id, "inbound", ani, "ringing", offered, talk=talk, holds=holds,
                      transfer_to=transfer_to)
-        self._calls[call_id] = call
-        self.emit(offered)
+        self._register(call)
         if ring is not None:
             self._after(call, ring, lambda: self._caller_gives_up(call))
         return call_id
 
     def _caller_gives_up(self, call: _Call) -> None:
         if call.state == "ringing":
-            self._forget(call)
-            self.emit(CallMissed(call=call.id, abandoned=True))
+            self._miss(call, abandoned=True)
 
-    def _connected_call(self, call: _Call) -> None:
+    def _on_connected(self, call: LocalCall) -> None:
         """The call was answered: start its scripted talk time and holds."""
-        call.state = "active"
-        self.emit(CallAnswered(call=call.id))
+        assert isinstance(call, _Call)
         if call.talk is not None:
             self._after(call, call.talk, lambda: self._talk_over(call))
         for after, duration in call.holds:
@@ -496,51 +488,30 @@ class SimulatorAdapter(Adapter):
         self._hold(call)
         generation = call.hold_generation
 
-        def retrieve() -> None:
+        def retrieve() -> None:  # only the simulator's own hold, not one the agent made since
             if call.state == "held" and call.hold_generation == generation:
                 self._retrieve(call)
 
         self._after(call, duration, retrieve)
 
     # ------------------------------------------------------------------ helpers
-    def _new_id(self) -> CallId:
-        return f"sim-{self._tag}-{next(self._ids)}"
-
-    def _call(self, call: CallId, operation: str, *states: CallState) -> _Call:
-        found = self._calls.get(call)
-        if found is None:
-            raise CtiError(f"the simulator cannot {operation.replace('_', ' ')} call {call!r}: "
-                           "no such call (or it has ended)")
-        if states and found.state not in states:
-            raise CtiError(f"the simulator cannot {operation.replace('_', ' ')} call {call}: it is "
-                           f"{found.state} (it must be {' or '.join(states)})")
+    def _sim_call(self, call: CallId, operation: str, *states: CallState) -> _Call:
+        found = self._call(call, operation, *states)
+        assert isinstance(found, _Call)
         return found
 
-    def _forget(self, call: _Call) -> None:
+    def _forget(self, call: LocalCall) -> None:
         """Drop a call that is over: its timers stop, and its consultation link is undone."""
-        self._calls.pop(call.id, None)
-        self._cancel_timers(call)
+        super()._forget(call)
+        assert isinstance(call, _Call)
         if call.consultation is not None:
             other = self._calls.get(call.consultation)
-            if other is not None:
+            if isinstance(other, _Call):
                 other.consult_of = None  # it goes on as a call of its own
         if call.consult_of is not None:
             parent = self._calls.get(call.consult_of)
-            if parent is not None and parent.consultation == call.id:
+            if isinstance(parent, _Call) and parent.consultation == call.id:
                 parent.consultation = None
-
-    def _end(self, call: _Call, cause: str) -> None:
-        self._forget(call)
-        self.emit(CallEnded(call=call.id, cause=cause))
-
-    def _hold(self, call: _Call) -> None:
-        call.state = "held"
-        call.hold_generation += 1
-        self.emit(CallHeld(call=call.id))
-
-    def _retrieve(self, call: _Call) -> None:
-        call.state = "active"
-        self.emit(CallRetrieved(call=call.id))
 
     def _place(self, number: str, data: Mapping[str, str], consult_of: CallId | None = None) -> _Call:
         number = number.strip()
@@ -549,8 +520,7 @@ class SimulatorAdapter(Adapter):
         call_id = self._new_id()
         dialing = CallDialing(call=call_id, number=number, data=dict(data))
         call = _Call(call_id, "outbound", number, "dialing", dialing, consult_of=consult_of)
-        self._calls[call_id] = call
-        self.emit(dialing)
+        self._register(call)
 
         def far_end_answers() -> None:
             if call.state != "dialing":
@@ -558,65 +528,22 @@ class SimulatorAdapter(Adapter):
             if number in self.settings.busy_numbers:
                 self._end(call, "busy")
             else:
-                self._connected_call(call)
+                self._connect(call)
 
         self._after(call, self.settings.dial_answer_after, far_end_answers)
         return call
 
     def _pair(self, call: CallId, consultation: CallId, operation: str) -> tuple[_Call, _Call]:
-        first = self._call(call, operation, "active", "held")
-        second = self._call(consultation, operation, "dialing", "active", "held")
+        first = self._sim_call(call, operation, "active", "held")
+        second = self._sim_call(consultation, operation, "dialing", "active", "held")
         if first.consultation != second.id:
             raise CtiError(f"the simulator cannot {operation.replace('_', ' ')}: {consultation} is not "
                            f"the consultation call of {call}")
         return first, second
 
-    # ------------------------------------------------------------------ agent
-    async def login(self, agent: str, queues: tuple[str, ...] = ()) -> None:
-        self.agent, self.queues = agent, tuple(queues)
-        self._agent_state("available", "login")
-
-    async def logout(self) -> None:
-        self._agent_state("offline", "logout")
-
-    async def set_agent_state(self, state: AgentStateName, reason: str = "") -> None:
-        if state not in AGENT_STATES:
-            raise CtiError(f"the simulator knows no agent state {state!r} "
-                           f"(one of {', '.join(AGENT_STATES)})")
-        self._agent_state(state, reason)
-
-    def _agent_state(self, state: AgentStateName, reason: str) -> None:
-        self.agent_state = state
-        self.emit(AgentStateChanged(state=state, reason=reason))
-
     # ------------------------------------------------------------------ calls
     async def dial(self, number: str, data: Mapping[str, str] | None = None) -> CallId:
         return self._place(number, data or {}).id
-
-    async def answer(self, call: CallId) -> None:
-        found = self._call(call, "answer", "ringing")
-        self._cancel_timers(found)
-        self._connected_call(found)
-
-    async def reject(self, call: CallId) -> None:
-        self._end(self._call(call, "reject", "ringing"), "rejected")
-
-    async def hangup(self, call: CallId) -> None:
-        found = self._call(call, "hangup")
-        self._end(found, "rejected" if found.state == "ringing" else "normal")
-
-    async def hold(self, call: CallId) -> None:
-        found = self._call(call, "hold", "active", "held")
-        if found.state == "active":
-            self._hold(found)
-
-    async def retrieve(self, call: CallId) -> None:
-        found = self._call(call, "retrieve", "active", "held")
-        if found.state == "held":
-            self._retrieve(found)
-
-    async def mute(self, call: CallId, muted: bool) -> None:
-        self._call(call, "mute", "active", "held").muted = muted
 
     async def send_dtmf(self, call: CallId, digits: str) -> None:
         found = self._call(call, "send_dtmf", "active")
@@ -632,7 +559,7 @@ class SimulatorAdapter(Adapter):
         self._end(found, "transferred")
 
     async def consult(self, call: CallId, target: str) -> CallId:
-        found = self._call(call, "consult", "active", "held")
+        found = self._sim_call(call, "consult", "active", "held")
         if found.consultation is not None:
             raise CtiError(f"the simulator cannot consult: call {call} already has the consultation "
                            f"call {found.consultation}")
@@ -678,10 +605,3 @@ class SimulatorAdapter(Adapter):
         if found.recording:
             found.recording = False
             self.emit(RecordingStopped(call=found.id))
-
-    @staticmethod
-    def _cancel_timers(call: _Call) -> None:
-        current = asyncio.current_task()  # a timer that is ending its own call runs to its end
-        for task in list(call.timers):
-            if task is not current:
-                task.cancel()

@@ -66,6 +66,7 @@ from usd_desktop.core.context import ChangeSet, Session
 from usd_desktop.core.datafield import ActionData
 from usd_desktop.core.dispatcher import CallContext, Chain
 from usd_desktop.core.errors import ActionError
+from usd_desktop.core.soon import SoonOnce
 from usd_desktop.core.trace import Outcome
 from usd_desktop.hosted_controls.base import uii_action
 from usd_desktop.hosted_controls.catalog import AGENT_SCRIPTING
@@ -114,7 +115,7 @@ class AgentScriptControl(QtHostedControl):
         self.problem = ""
         self._queue: deque[Effect] = deque()
         self._running = False
-        self._refresh_pending = False
+        self._refresh_once = SoonOnce(self._refresh_from_data)  # one render per loop turn
         self._deps: dict[str, Any] = {}  # task name -> the parameters its texts read (None: any)
         sessions = self.env.dispatcher.sessions
         self.follow_context(self._on_context_changed)
@@ -343,18 +344,10 @@ class AgentScriptControl(QtHostedControl):
         return any((root, name) in deps or (root, None) in deps for root, name in change.keys)
 
     def _refresh_soon(self) -> None:
-        if self._refresh_pending or self.closed:
-            return
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:
-            self._refresh_from_data()
-            return
-        self._refresh_pending = True
-        loop.call_soon(self._refresh_from_data)
+        if not self.closed:
+            self._refresh_once.request()
 
     def _refresh_from_data(self) -> None:
-        self._refresh_pending = False
         if self.closed:
             return
         self._refresh()

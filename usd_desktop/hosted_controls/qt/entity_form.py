@@ -440,13 +440,17 @@ class EntityForm(QtHostedControl):
             self.form().show_notice("This record was changed elsewhere; the form shows the new values.",
                                     "info")
 
-    def _apply_saved(self, record: dict[str, Any]) -> None:
-        """Take ``record`` as the saved state, keeping the edits the agent made since."""
+    def _apply_saved(self, record: dict[str, Any], sent: Mapping[str, Any] | None = None) -> None:
+        """Take ``record`` as the saved state, keeping the edits the agent made since. An editor
+        still holding what was just saved (``sent``) shows the record's value, also when the data
+        kept another one (a customer's ``phone`` saved empty stays as stored)."""
         self.record = record
+        sent = sent or {}
         for editor in self.editors.values():
             current, was_dirty = editor.value(), editor.dirty
+            saved = editor.meta.name in sent and sent[editor.meta.name] == editor.typed_value()
             editor.set_value(record.get(editor.meta.name), original=True)
-            if was_dirty and current != editor.value():
+            if was_dirty and not saved and current != editor.value():
                 editor.set_value(current)
         self._resolve_lookups()
         if self.entity is not None:
@@ -563,7 +567,7 @@ class EntityForm(QtHostedControl):
             self._show(entity, record)
         elif not self.closed:
             self._hidden_dirty = {}
-            self._apply_saved(record)  # keeps what the agent typed while it saved (and its draft)
+            self._apply_saved(record, values)  # keeps what the agent typed while it saved (and its draft)
         if not self.closed:
             self.form().show_notice("Saved.", "info")
         self.publish({"LogicalName": entity, "Id": ident})
