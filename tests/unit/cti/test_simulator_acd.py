@@ -18,6 +18,7 @@ calls:
   - {at: 1, ani: "+358401000001", queue: Billing}
   - {at: 2, ani: "+358401000002", queue: Billing}
   - {at: 3, ani: "+358401000003", queue: Billing}
+  - {at: 30, ani: "+358401000004", queue: Billing}
 """
 
 
@@ -50,19 +51,23 @@ async def test_calls_wait_until_the_agent_is_available_and_free(
     first = recorder.of(c.CallOffered)[0].call
     await adapter.answer(first)
     await adapter.hangup(first)
-    await clock.advance(5)
+    await clock.advance(25)  # the fourth caller arrives meanwhile (at 30)
     assert len(offered(recorder)) == 1  # in wrap-up: nothing yet
     await adapter.complete_wrap_up(first, "Resolved")
     await clock.advance(0)
     assert offered(recorder) == ["+358401000001", "+358401000002"]
     second = recorder.of(c.CallOffered)[1].call
-    await adapter.set_agent_state("not_ready", "Break")
-    await adapter.reject(second)  # ended while ringing: no wrap-up, but the agent is not ready
-    await clock.advance(5)
-    assert len(offered(recorder)) == 2
-    await adapter.set_agent_state("available")
+    await adapter.reject(second)  # ended while ringing: no wrap-up, the next caller at once
     await clock.advance(0)
     assert offered(recorder)[-1] == "+358401000003"
+    third = recorder.of(c.CallOffered)[2].call
+    await adapter.set_agent_state("not_ready", "Break")
+    await adapter.reject(third)
+    await clock.advance(5)
+    assert len(offered(recorder)) == 3  # not ready: the fourth caller waits
+    await adapter.set_agent_state("available")
+    await clock.advance(0)
+    assert offered(recorder)[-1] == "+358401000004"
 
 
 async def test_a_caller_who_waits_too_long_leaves_the_queue_unseen(

@@ -84,6 +84,7 @@ answer / hold / hangup, agent states, resync) is shared with the HTTP listener:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import logging
 import re
@@ -407,15 +408,6 @@ class SimulatorAdapter(LocalCallsAdapter):
         self._wrapping.discard(call)
         self._deliver()
 
-    def _forget(self, call: LocalCall) -> None:
-        if call.state in ("active", "held") and self.settings.offer_to == "available":
-            self._wrapping.add(call.id)  # answered, now over: wrap-up until the desktop completes it
-        super()._forget(call)
-        try:
-            asyncio.get_running_loop().call_soon(self._deliver)  # after the call's last event
-        except RuntimeError:  # no loop: nothing is playing
-            pass
-
     # ------------------------------------------------------------------ inbound calls
     async def simulate_call(
         self,
@@ -501,8 +493,13 @@ class SimulatorAdapter(LocalCallsAdapter):
         return found
 
     def _forget(self, call: LocalCall) -> None:
-        """Drop a call that is over: its timers stop, and its consultation link is undone."""
+        """Drop a call that is over: its timers stop, and its consultation link is undone; with
+        ``offer_to: available`` an answered call goes to wrap-up, and the queue is served next."""
+        if call.state in ("active", "held") and self.settings.offer_to == "available":
+            self._wrapping.add(call.id)  # until the desktop completes its wrap-up
         super()._forget(call)
+        with contextlib.suppress(RuntimeError):  # no loop: nothing is playing
+            asyncio.get_running_loop().call_soon(self._deliver)  # after the call's last event
         assert isinstance(call, _Call)
         if call.consultation is not None:
             other = self._calls.get(call.consultation)
