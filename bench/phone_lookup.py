@@ -22,16 +22,14 @@ import argparse
 import random
 import sqlite3
 import statistics
-import tempfile
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import phonenumbers
 import sqlalchemy as sa
+from _common import database
 
 from usd_desktop.config.store.location import engine_url, redact
 from usd_desktop.data.demo import count_customers, generate
@@ -67,17 +65,6 @@ def _figures(samples: list[float]) -> tuple[float, float, float]:
         statistics.fmean(samples) * 1e6,
     )
 
-
-@contextmanager
-def database(args: argparse.Namespace) -> Iterator[str]:
-    if args.data:
-        yield args.data
-    elif args.reuse:
-        Path(args.reuse).parent.mkdir(parents=True, exist_ok=True)
-        yield f"sqlite:///{Path(args.reuse).resolve()}"
-    else:
-        with tempfile.TemporaryDirectory(prefix="usd-phone-bench-") as tmp:
-            yield f"sqlite:///{Path(tmp) / 'phones.db'}"
 
 
 def build(url: str, customers: int, seed: int) -> None:
@@ -251,7 +238,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
-    with database(args) as url:
+    with database(args, "phones") as url:
         build(url, args.customers, args.seed)
         lookups = sample(url, args.lookups, args.seed)
         measure(lookups, url, args.rounds)

@@ -77,12 +77,13 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import qasync
+from _common import database
 from _pop_callers import HTTP_FORMS, SIP_FORMS, raw_lookups, sample_callers
 from _pop_client import HttpClient
 from _pop_desktop import DURABLE, DurableWrites, config_text, open_desktop
 from _pop_paths import TIMEOUT, WARM_UP, LoadResult, PathResult, Pop, baresip_path, listener_path, stall_runs
 from _pop_sip import BARESIP, SipCaller, free_sip_port, stamp_incoming
-from phone_lookup import build, database
+from phone_lookup import build
 from PySide6 import QtCore
 from PySide6.QtWidgets import QApplication
 
@@ -267,7 +268,7 @@ def main() -> None:
     QtCore.qInstallMessageHandler(_quiet_offscreen)
     app = QApplication(sys.argv[:1])
     app.setQuitOnLastWindowClosed(False)  # the listener's window closes before the baresip one opens
-    with tempfile.TemporaryDirectory(prefix="usd-screen-pop-") as tmp, database(args) as url:
+    with tempfile.TemporaryDirectory(prefix="usd-screen-pop-") as tmp, database(args, "phones") as url:
         for key in ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME"):
             os.environ[key] = f"{tmp}/{key}"
         build(url, args.customers, args.seed)

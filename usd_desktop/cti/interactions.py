@@ -202,6 +202,7 @@ class InteractionRecorder:
             "hold_seconds": round(call.hold_seconds),
             "transfers": call.transfers,
             "disposition": call.disposition[:100] or None,
+            "end_cause": call.cause[:40] or None,
         }
         values.update(self._custom(call.data))
         return values

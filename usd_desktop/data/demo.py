@@ -11,7 +11,9 @@ grows at its end.
 Phone numbers are valid mobile numbers of the customer's country (mostly) or another one: a region's
 example mobile number with random subscriber digits, stored as typed in a few international styles
 with their E.164 form. Knowledge articles are support how-tos in English, Finnish, Romanian and
-Chinese (:mod:`usd_desktop.data.demo_articles`). The same ``seed`` makes the same data.
+Chinese (:mod:`usd_desktop.data.demo_articles`). The same ``seed`` makes the same data. What the
+KPIs read besides the interactions (survey answers, agent state periods, some unanswered calls) is
+made by :mod:`usd_desktop.data.kpi_demo` from a random stream of its own.
 
 Customers are numbered from the number of contacts already in the database, so running
 :func:`generate` again adds new customers (case and account numbers stay unique).
@@ -35,6 +37,8 @@ from usd_desktop.data import models_work as work
 from usd_desktop.data.demo_articles import make_articles
 from usd_desktop.data.demo_load import BulkLoad, bulk_load
 from usd_desktop.data.engine import write_connection
+from usd_desktop.data.kpi_demo import COLUMNS as KPI_COLUMNS
+from usd_desktop.data.kpi_demo import KpiDemo
 from usd_desktop.data.models import SEGMENTS, Base
 from usd_desktop.data.repository import SqlRepository
 
@@ -132,8 +136,10 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "disposition",
         "first_contact_resolution",
         "transfers",
+        "end_cause",
     ),
     "notes": ("id", "contact_id", "subject", "body", "author", "created_at"),
+    **KPI_COLUMNS,
 }
 _LIFECYCLE = len(COLUMNS["cases"]) > 13
 #: Table -> entity name in :class:`DemoCounts`.
@@ -147,6 +153,8 @@ ENTITIES = {
     "cases": "case",
     "interactions": "interaction",
     "notes": "note",
+    "survey_responses": "survey_response",
+    "agent_state_periods": "agent_state_period",
 }
 
 
@@ -304,6 +312,7 @@ class _Maker:
         first_birthday = date(1940, 1, 1)
         self.birthdays = [str(first_birthday + timedelta(days=d)) for d in range(0, 24_000, 3)]
         self.agents = [f"agent{i}" for i in range(50)]
+        self.kpi = KpiDemo(seed, start, self.clock.at, self.agents, SPAN_SECONDS)
         # cases, interactions and notes of the batch being made
         self._cases: list[tuple[Any, ...]] = []
         self._interactions: list[tuple[Any, ...]] = []
@@ -405,6 +414,7 @@ class _Maker:
     def _done_work(self) -> dict[str, list[tuple[Any, ...]]]:
         out = {"cases": self._cases, "interactions": self._interactions, "notes": self._notes}
         self._cases, self._interactions, self._notes = [], [], []
+        out.update(self.kpi.done())  # after the interactions they refer to
         return out
 
     def _work(
@@ -450,27 +460,22 @@ class _Maker:
             ended = answered + 30 + int(rnd() * 1170)
             address = phone if channel in ("phone", "sms") else email if channel == "email" else None
             linked = case_ids[int(rnd() * len(case_ids))]
-            self._interactions.append(
-                (
-                    head + _HEX[9 + slot] + tail,
-                    channel,
-                    work.DIRECTIONS[int(rnd() * 2)],
-                    subjects.get(linked) or QUEUES_SUBJECT[int(rnd() * len(QUEUES_SUBJECT))],
-                    QUEUES[int(rnd() * 3)],
-                    agents[int(rnd() * 50)],
-                    address,
-                    contact_id,
-                    linked,
-                    at(offered),
-                    at(answered),
-                    at(ended),
-                    at(ended + int(rnd() * 120)),
-                    int(rnd() * 90),
-                    DISPOSITIONS[int(rnd() * 5)],
-                    rnd() < 0.6,
-                    int(rnd() * 3),
-                )
+            # drawn in the order the row's values always were, so the rows stay as they were
+            direction = work.DIRECTIONS[int(rnd() * 2)]
+            subject = subjects.get(linked) or QUEUES_SUBJECT[int(rnd() * len(QUEUES_SUBJECT))]
+            queue = QUEUES[int(rnd() * 3)]
+            agent = agents[int(rnd() * 50)]
+            wrapped = ended + int(rnd() * 120)
+            row = (
+                *(head + _HEX[9 + slot] + tail, channel, direction, subject, queue, agent, address),
+                *(contact_id, linked, at(offered), at(answered), at(ended), at(wrapped), int(rnd() * 90)),
+                *(DISPOSITIONS[int(rnd() * 5)], rnd() < 0.6, int(rnd() * 3), "normal"),
             )
+            self._interactions.append(row)
+            self.kpi.handled(row, answered, ended, wrapped)
+        unanswered = self.kpi.unanswered(head + "e" + tail, phone)
+        if unanswered is not None:
+            self._interactions.append(unanswered)
         if rnd() < 0.5:
             self._notes.append(
                 (

@@ -45,6 +45,8 @@ MODELS: dict[str, type[Base]] = {
     "knowledge_article": work.KnowledgeArticle,
     "campaign": work.Campaign,
     "call_list_entry": work.CallListEntry,
+    "survey_response": work.SurveyResponse,
+    "agent_state_period": work.AgentStatePeriod,
 }
 #: Fields computed by the repository, never written by a caller.
 READ_ONLY = {("phone", "e164")}

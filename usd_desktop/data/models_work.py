@@ -1,4 +1,6 @@
-"""Declarative models of the work records: cases, interactions, notes, knowledge, outbound lists.
+"""Declarative models of the work records: cases, interactions, notes, knowledge, outbound lists,
+and what the contact-centre KPIs (:mod:`usd_desktop.data.kpi`) read besides the interactions: the
+customers' survey answers and the agents' state periods.
 
 A case or an interaction is for a customer (an account or a contact key). A case's ``status`` is
 text checked against the option set (the built-in statuses plus any a configuration adds, see
@@ -23,6 +25,21 @@ CHANNELS = ("phone", "email", "chat", "sms", "web")
 DIRECTIONS = ("inbound", "outbound")
 CAMPAIGN_STATUSES = ("draft", "active", "paused", "finished")
 ENTRY_STATUSES = ("pending", "in_progress", "callback", "done", "failed", "do_not_call")
+#: The usual values of :attr:`Interaction.end_cause` (the CTI's :attr:`~usd_desktop.cti.calls.Call.cause`);
+#: a backend may report a word of its own, so the column takes any text.
+END_CAUSES = (
+    "normal",
+    "abandoned",
+    "missed",
+    "rejected",
+    "transferred",
+    "busy",
+    "failed",
+    "lost",
+    "conferenced",
+)
+SURVEY_KINDS = ("scale", "yes_no")
+AGENT_STATES = ("available", "not_ready", "on_call", "wrap_up", "offline")
 
 
 def when(label: str, *, index: bool = False) -> Mapped[datetime | None]:
@@ -65,6 +82,8 @@ class Interaction(Base):
     """One contact with a customer on a channel, with its times and outcome."""
 
     __tablename__ = "interactions"
+    #: an agent's own figures of a period (:mod:`usd_desktop.data.kpi` with an agent filter)
+    __table_args__ = (sa.Index(None, "agent", "offered_at"),)
     id: Mapped[str] = pk()
     channel: Mapped[str] = mapped_column(sa.String(10), info=info("Channel", options=CHANNELS))
     direction: Mapped[str] = mapped_column(
@@ -89,6 +108,9 @@ class Interaction(Base):
         sa.Boolean, default=False, info=info("First-contact resolution")
     )
     transfers: Mapped[int] = mapped_column(sa.Integer, default=0, info=info("Transfers"))
+    #: How the call ended (:data:`END_CAUSES`): ``abandoned`` (the caller gave up while it rang or
+    #: queued), ``missed`` (offered to the agent, not answered, the caller did not give up), ...
+    end_cause: Mapped[str | None] = mapped_column(sa.String(40), info=info("End cause"))
     custom: Mapped[dict[str, Any] | None] = custom_values()
 
 
@@ -159,4 +181,47 @@ class CallListEntry(Base):
     attempts: Mapped[int] = mapped_column(sa.Integer, default=0, info=info("Attempts"))
     callback_at: Mapped[datetime | None] = when("Call back at", index=True)
     last_result: Mapped[str | None] = mapped_column(sa.String(100), info=info("Last result"))
+    custom: Mapped[dict[str, Any] | None] = custom_values()
+
+
+class SurveyResponse(Base):
+    """A customer's answer to a satisfaction survey about an interaction or a case.
+
+    ``kind`` ``scale``: ``score`` is 1 to ``scale_max``; ``yes_no``: 1 (yes) or 0 (no). ``score``
+    and ``answered_at`` are empty while the survey is sent and not answered.
+    """
+
+    __tablename__ = "survey_responses"
+    id: Mapped[str] = pk()
+    interaction_id: Mapped[str | None] = mapped_column(
+        sa.ForeignKey("interactions.id", ondelete="SET NULL"), index=True, info=info("Interaction")
+    )
+    case_id: Mapped[str | None] = mapped_column(
+        sa.ForeignKey("cases.id", ondelete="SET NULL"), index=True, info=info("Case")
+    )
+    contact_id: Mapped[str | None] = contact_key()
+    channel: Mapped[str | None] = mapped_column(sa.String(10), info=info("Channel", options=CHANNELS))
+    kind: Mapped[str] = mapped_column(
+        sa.String(10), default="scale", info=info("Kind", options=SURVEY_KINDS, primary_name=True)
+    )
+    scale_max: Mapped[int] = mapped_column(sa.Integer, default=5, info=info("Highest score"))
+    score: Mapped[int | None] = mapped_column(sa.Integer, info=info("Score"))
+    sent_at: Mapped[datetime | None] = when("Sent", index=True)
+    answered_at: Mapped[datetime | None] = when("Answered")
+    comment: Mapped[str | None] = mapped_column(sa.Text, info=info("Comment"))
+    custom: Mapped[dict[str, Any] | None] = custom_values()
+
+
+class AgentStatePeriod(Base):
+    """A stretch of time an agent spent in one state (:data:`AGENT_STATES`); ``ended_at`` is empty
+    while it lasts. ``reason``: the not-ready reason code (break, training, ...)."""
+
+    __tablename__ = "agent_state_periods"
+    __table_args__ = (sa.Index(None, "agent", "started_at"),)
+    id: Mapped[str] = pk()
+    agent: Mapped[str] = mapped_column(sa.String(100), info=info("Agent", primary_name=True))
+    state: Mapped[str] = mapped_column(sa.String(20), info=info("State", options=AGENT_STATES))
+    reason: Mapped[str | None] = mapped_column(sa.String(100), info=info("Reason"))
+    started_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), index=True, info=info("Started"))
+    ended_at: Mapped[datetime | None] = when("Ended")
     custom: Mapped[dict[str, Any] | None] = custom_values()

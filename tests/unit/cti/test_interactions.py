@@ -116,6 +116,7 @@ async def test_offer_answer_hold_end_wrap_up_times(world: World) -> None:
     assert when(row["ended_at"]) == world.at(100)
     assert when(row["wrap_up_ended_at"]) == world.at(130)
     assert row["hold_seconds"] == 30 and row["disposition"] == "resolved" and row["transfers"] == 0
+    assert row["end_cause"] == "normal"
     assert world.services.drafts.pending("interaction:") == []  # nothing left to recover
     assert world.problems == []
 
@@ -125,7 +126,7 @@ async def test_a_transfer_counts(world: World) -> None:
     await world.manager.answer()
     await world.manager.blind_transfer("2001")
     row = await world.row(cid)
-    assert row["transfers"] == 1 and row["ended_at"] is not None
+    assert row["transfers"] == 1 and row["ended_at"] is not None and row["end_cause"] == "transferred"
 
 
 async def test_a_consulted_transfer_counts_and_the_consultation_has_no_row(world: World) -> None:
@@ -159,8 +160,17 @@ async def test_a_missed_call_has_its_end_and_no_answer(world: World) -> None:
     world.fake.miss(cid)
     row = await world.row(cid)
     assert row["answered_at"] is None and when(row["ended_at"]) == world.at(12)
-    assert row["wrap_up_ended_at"] is None
+    assert row["wrap_up_ended_at"] is None and row["end_cause"] == "abandoned"  # the caller gave up
     assert world.services.drafts.pending("interaction:") == []
+
+
+async def test_the_end_cause_tells_a_missed_call_from_an_abandoned_one(world: World) -> None:
+    cid = world.fake.offer(ani="040 1234567")
+    row = await world.row(cid)
+    assert row["end_cause"] is None  # still ringing
+    world.fake.miss(cid, abandoned=False)  # offered to the agent, not answered, the caller still there
+    row = await world.row(cid)
+    assert row["answered_at"] is None and row["end_cause"] == "missed"
 
 
 # ---------------------------------------------------------------------- the customer
