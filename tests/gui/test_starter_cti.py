@@ -123,3 +123,24 @@ async def test_a_shared_number_lists_the_customers_to_pick_from(qtbot: Any, tmp_
         form = desktop.instance("Customer", session)
         await until(lambda: isinstance(form, EntityForm) and form.record_id == chosen["id"], "the chosen caller")
         await until(lambda: "Jose Rollins" in _tab_texts(desktop), "the session named after the caller")
+
+
+async def test_a_listener_url_pops_a_session(qtbot: Any, tmp_path: Path) -> None:
+    """USD's generic listener of the starter: a URL opened by a softphone, a browser or curl."""
+    import aiohttp
+
+    async with starter(tmp_path) as (desktop, _, _services):
+        pops = desktop.instance("Screen Pops")
+        assert isinstance(pops, CtiDesktopManager) and pops.manager is not None, getattr(pops, "problem", "")
+        await until(lambda: pops.manager is not None and pops.manager.connection.connected, "the listener")
+        url = "http://127.0.0.1:5000/?ani=%2B40712185380&dnis=0800100300&type=phonecall&reason=no_internet"
+        async with aiohttp.ClientSession() as client, client.get(url) as response:
+            assert response.status == 200, await response.text()
+            call = (await response.json())["call"]
+        await until(lambda: pops._popped.get(call), "the pop")
+        session = desktop.sessions.get(pops._popped[call])
+        assert session is not None and session.store.get("cti", "reason") == "no_internet"
+        form = desktop.instance("Customer", session)
+        assert isinstance(form, EntityForm)
+        await until(lambda: session.store.get("contact", "full_name") == "Francesca Niță", "the customer")
+        await until(lambda: "Francesca Niță" in _tab_texts(desktop), "the session tab named after her")
