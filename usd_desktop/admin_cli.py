@@ -173,6 +173,10 @@ from usd_desktop import admin_staffing  # noqa: E402  (``staffing`` registers on
 
 admin_staffing.register(app)
 
+from usd_desktop import admin_surveys  # noqa: E402  (the ``surveys`` group registers on ``app``)
+
+admin_surveys.register(app)
+
 
 def main() -> None:
     """Console-script entry point."""

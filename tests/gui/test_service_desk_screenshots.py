@@ -1,7 +1,7 @@
 """The service desk on a real X server (Xvfb): the customer form, a case, knowledge, history,
 several sessions with their overview, a navigation decision in the debugger, an agent script, and
 calls: a ringing call that popped its customer's session, a new caller, a number two customers
-share, and the wrap-up.
+share, and the wrap-up; the agent's and the team's dashboards.
 
 Each shot starts the real desktop on the starter configuration with its first-run demo data, runs
 configured action calls (``--run``) and saves a screenshot into docs/screenshots/.
@@ -39,6 +39,9 @@ CASES = {
     "call-new-caller": ["Simulate a new caller"],
     "call-shared-number": ["Simulate a shared number"],
     "call-wrap-up": ["Simulate a customer's call", "Shot: answer", "Shot: hang up"],
+    "dashboard-agent": ["Shot: dashboard day", "Shot: show my day", "Shot: refresh my day"],
+    "dashboard-team": ["Shot: dashboard day", "Shot: show team", "Shot: refresh team"],
+    "dashboard-trends": ["Shot: dashboard day", "Shot: team trends", "Shot: refresh team"],
 }
 
 

@@ -133,12 +133,26 @@ async def call(url: str, drafts: str) -> None:
     time.sleep(3600)  # blocks the event loop: nothing more happens until the kill
 
 
+def _open_states(data: DataServices) -> list[str]:
+    """The agents' state periods with no end (only the running desktop's own should be open)."""
+    table = data.entities["agent_state_period"].table
+    with data.repository.engine.connect() as conn:  # type: ignore[attr-defined]
+        return [str(r.state) for r in conn.execute(table.select().where(table.c.ended_at.is_(None)))]
+
+
 async def recover(url: str, drafts: str, contact_id: str) -> None:
     data = make_data_services(url, drafts=drafts)
     desktop = make_desktop(CONFIG, data=data, user=USER)
     await desktop.start()
-    cti(desktop)  # its recorder recovers the interaction left behind as the control starts
+    control = cti(desktop)  # its recorders recover the interaction and agent state left behind
+
+    def own() -> set[str]:  # this run's open agent-state period is a draft until it ends
+        current = control.states.current if control.states is not None else None
+        return {f"agent_state:{current}"} if current else set()
+
     await until(lambda: not data.drafts.pending("interaction:"), "the interaction recovered", timeout=TIMEOUT)
+    await until(lambda: {d.key for d in data.drafts.pending("agent_state:")} <= own(),
+                "the agent state periods recovered", timeout=TIMEOUT)
     contact = await data.get("contact", contact_id)
     assert contact is not None
     session = desktop.sessions.create("Aino")  # the first Notes control saves the orphaned note
@@ -152,7 +166,8 @@ async def recover(url: str, drafts: str, contact_id: str) -> None:
         "rows": await interactions(data),
         "notes": [row["body"] for row in (await data.search(search, announce=False)).rows],
         "recovered": [r.where for r in notes.recovered],
-        "drafts": [d.key for d in data.drafts.pending("")],
+        "drafts": [d.key for d in data.drafts.pending("") if d.key not in own()],
+        "open_states": await data.call(_open_states, data),
     }, ensure_ascii=False), flush=True)
     await desktop.shutdown()
     data.close()

@@ -118,6 +118,7 @@ def test_the_interaction_and_the_note_survive_sigkill(tmp_path: Path) -> None:
     assert lines, recovery.stdout[-2000:] + recovery.stderr[-4000:]
     after = json.loads(lines[-1].removeprefix("RECOVERED "))
     assert after["drafts"] == []  # nothing left to recover
+    assert len(after["open_states"]) == 1  # the killed run's agent state was closed; this run's is open
     assert after["notes"] == [NOTE] and after["recovered"] == ["Aino Virtanen"]
     [closed] = after["rows"]
     assert closed["id"] == interaction

@@ -205,6 +205,7 @@ class SurveyResponse(Base):
         sa.String(10), default="scale", info=info("Kind", options=SURVEY_KINDS, primary_name=True)
     )
     scale_max: Mapped[int] = mapped_column(sa.Integer, default=5, info=info("Highest score"))
+    question: Mapped[str | None] = mapped_column(sa.String(300), info=info("Question"))
     score: Mapped[int | None] = mapped_column(sa.Integer, info=info("Score"))
     sent_at: Mapped[datetime | None] = when("Sent", index=True)
     answered_at: Mapped[datetime | None] = when("Answered")

@@ -21,6 +21,7 @@ GLOBAL_MANAGER = ControlType(
             "CreateSession", "CloseSession", "CloseActive", "SwitchSession", "RedoScreenPop",
             "DoSearch", "ClearEntityList", "CreateEntity", "UpdateEntity", "DeleteEntity",
             "Open_CRM_Page", "New_CRM_Page", "CopyLogicalEntityToContext",
+            "SendSurvey", "RecordSurveyAnswer",
         }
     ),
     events=frozenset({"DesktopReady", "SessionNew", "SessionActivated", "SessionDeactivated",
@@ -190,6 +191,27 @@ AGENT_STATE_SELECTOR = ControlType(
     default_panel="CtiPanel",
 )
 
+AGENT_DASHBOARD = ControlType(
+    name="AgentDashboard",
+    factory="usd_desktop.hosted_controls.qt.dashboards:AgentDashboard",
+    description="The signed-in agent's figures for today (handled, AHT, ACW, hold, transfers, FCR, "
+    "CSAT, occupancy) and calls per hour, updated as calls happen.",
+    actions=frozenset({"Refresh"}),
+    needs_qt=True,
+    default_panel="RightPanel",
+)
+
+TEAM_DASHBOARD = ControlType(
+    name="TeamDashboard",
+    factory="usd_desktop.hosted_controls.qt.dashboards:TeamDashboard",
+    description="The supervisor's live team view: agent states, calls waiting, service level and "
+    "abandonment today with threshold alerts, and trends over days.",
+    actions=frozenset({"Refresh", "ShowTab"}),
+    events=frozenset({"ThresholdCrossed", "ThresholdCleared"}),
+    needs_qt=True,
+    default_panel="BottomPanel",
+)
+
 BUILTIN_TYPES = (
     GLOBAL_MANAGER,
     CONNECTION_MANAGER,
@@ -208,4 +230,6 @@ BUILTIN_TYPES = (
     CTI_DESKTOP_MANAGER,
     CALL_CONTROL,
     AGENT_STATE_SELECTOR,
+    AGENT_DASHBOARD,
+    TEAM_DASHBOARD,
 )

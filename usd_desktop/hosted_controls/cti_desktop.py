@@ -4,7 +4,8 @@ It creates the configured adapter (``settings.adapter``, its ``settings.adapter_
 validated by the adapter's model, secrets from the keyring), runs it under a
 :class:`~usd_desktop.cti.manager.CtiManager` (isolated commands, reconnection, call lines, the
 agent state machine with wrap-up) and writes each call's interaction record as it goes
-(:class:`~usd_desktop.cti.interactions.InteractionRecorder`).
+(:class:`~usd_desktop.cti.interactions.InteractionRecorder`) and the agent's state periods
+(:class:`~usd_desktop.cti.agent_states.AgentStateRecorder`).
 
 **Screen pop.** ``settings.pop_on``: ``offer`` (when the call rings, the default), ``answer``, or
 ``manual`` (the ``Pop`` action). A call pops once: its data (``[[cti.ani]]``, ``[[cti.dnis]]``,
@@ -23,7 +24,8 @@ it. The call's session is remembered: call events are raised in it.
 ``Login``, ``Logout``, ``SelectCall`` (``callid=``) and ``Pop``. A call action acts on
 ``callid=`` when given, else on the active line. Events: ``CallOffered``, ``CallAnswered``,
 ``CallHeld``, ``CallRetrieved``, ``CallEnded``, ``CallMissed``, ``CallTransferred``,
-``WrapUpStarted``, ``WrapUpCompleted`` (with ``disposition``), ``AgentStateChanged``,
+``WrapUpStarted``, ``WrapUpCompleted`` (with ``disposition``; both once the interaction record is
+written), ``AgentStateChanged``,
 ``ConnectionChanged``, each with the call's ``cti`` parameters. Every call that ends raises
 ``CallEnded`` (after ``CallTransferred`` when a transfer ends it; ``[[cti.cause]]`` says why) or
 ``CallMissed``.
@@ -107,6 +109,7 @@ class CtiDesktopManager(HostedControl):
         self._wrapping: set[str] = set()  # the calls in wrap-up
         self.manager: CtiManager | None = None
         self.recorder: Any = None
+        self.states: Any = None  # the agent state periods (AgentStateRecorder)
         try:
             self.manager = self._make_manager()
         except CtiError as exc:
@@ -127,6 +130,10 @@ class CtiDesktopManager(HostedControl):
             user = env.dispatcher.sessions.global_session.store.get("$User", "username") or ""
             self.recorder = InteractionRecorder(manager, services, agent=user)
             env.spawn(self.recorder.recover())  # the rows a crashed run left half-written
+            from usd_desktop.cti.agent_states import AgentStateRecorder
+
+            self.states = AgentStateRecorder(manager, services, agent=user)
+            env.spawn(self.states.recover())  # the periods a crashed run left open
         self._first_start = asyncio.Event()  # set once the first connection attempt is over
         if settings.get("auto_start", True):
             env.spawn(self._start(manager))
@@ -196,10 +203,18 @@ class CtiDesktopManager(HostedControl):
             self._raise_for(call, "WrapUpCompleted", disposition=call.disposition)
 
     def _raise_for(self, call: Call, event: str, **extra: str) -> None:
-        """``event`` in the call's session, with the call's ``cti`` parameters and ``extra``."""
+        """``event`` in the call's session, with the call's ``cti`` parameters and ``extra``, once
+        the call's interaction record is written (``[[cti.interactionid]]`` names a stored row, so
+        a survey or a follow-up can refer to it)."""
         params = {**call.parameters(), **extra}
         session = self._session_of(call)
-        self.env.spawn(self.env.dispatcher.fire_event(self.name, event, params, session=session))
+
+        async def raise_it() -> None:
+            if self.recorder is not None:
+                await self.recorder.flush()
+            await self.env.dispatcher.fire_event(self.name, event, params, session=session)
+
+        self.env.spawn(raise_it())
 
     def _on_agent_changed(self, status: Any) -> None:
         self.publish({"AgentState": status.state, "AgentStateReason": status.reason})
@@ -455,3 +470,5 @@ class CtiDesktopManager(HostedControl):
             await manager.close()
         if self.recorder is not None:
             await self.recorder.close()  # the last writes of the calls are on disk first
+        if self.states is not None:
+            await self.states.close()  # the current agent state period ends now

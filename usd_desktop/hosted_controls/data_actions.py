@@ -18,18 +18,29 @@
   session the call runs in.
 - ``CopyLogicalEntityToContext`` (``LogicalName=``) copies the session's loaded record of that
   entity into ``$Context`` (``Id``, ``LogicalName``, ``name`` and every field).
+- ``SendSurvey`` records a satisfaction survey sent to the customer (a ``survey_response`` with
+  ``sent_at`` and no answer yet; ``$Return`` is its id): ``kind=scale|yes_no`` (default
+  ``scale``), ``scale_max=`` (a scale's highest score, 2 to 100, default 5), ``question=`` (what the
+  customer is asked, kept with the survey), what it is about:
+  ``interaction_id=`` and/or ``case_id=`` (the customer, case and channel come from them unless
+  given), ``contact_id=``, ``channel=``; other ``field=value`` lines as for ``CreateEntity``.
+  ``RecordSurveyAnswer`` (``id=``, ``score=``, ``comment=``) records the answer and ``answered_at``;
+  a scale takes 1 to its ``scale_max``, yes/no ``yes``/``no`` (or 1/0) (:func:`survey_score`).
 """
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from usd_desktop.core.datafield import ActionData
 from usd_desktop.core.errors import ActionError
 from usd_desktop.core.navigation import Navigation
 from usd_desktop.core.trace import Outcome
+from usd_desktop.data.models_work import CHANNELS, SURVEY_KINDS
 from usd_desktop.data.search import SearchResult
 from usd_desktop.data.services import DataServices, SearchDone
+from usd_desktop.data.surveys import SCALE_MAX_LIMIT, survey_score
 from usd_desktop.hosted_controls.base import HostedControl, uii_action
 from usd_desktop.hosted_controls.records import field_values
 
@@ -41,8 +52,7 @@ if TYPE_CHECKING:
 #: The control type whose instances ``Open_CRM_Page``/``New_CRM_Page`` are handed to.
 FORM_TYPE = "EntityForm"
 _TRUE = {"true", "1", "yes"}
-
-
+SURVEY = "survey_response"
 def _first(data: ActionData, *keys: str) -> str:
     for key in keys:
         value = data.take(key)
@@ -175,6 +185,75 @@ class DataActions(HostedControl):
         record_id = self._id(data, "DeleteEntity")
         await services.delete(meta.name, record_id, session=call.session)
         return record_id
+
+    # ------------------------------------------------------------------ surveys
+    @uii_action("SendSurvey")
+    async def send_survey(self, data: ActionData, call: CallContext) -> str:
+        services = self.data_services()
+        kind = (data.take("kind") or "scale").strip().casefold().replace("-", "_").replace("/", "_")
+        if kind not in SURVEY_KINDS:
+            raise ActionError(f"SendSurvey: kind={kind!r}: choose {' or '.join(SURVEY_KINDS)}")
+        raw_max = (data.take("scale_max") or "").strip()
+        if kind == "yes_no":
+            if raw_max not in ("", "1"):
+                raise ActionError("SendSurvey: scale_max is for kind=scale "
+                                  "(a yes/no survey's answers are 1 or 0)")
+            scale_max = 1
+        else:
+            scale_max = 5 if not raw_max else int(raw_max) if raw_max.isdecimal() else 0
+            if not 2 <= scale_max <= SCALE_MAX_LIMIT:
+                raise ActionError(f"SendSurvey: scale_max={raw_max!r}: a scale's highest score is a whole "
+                                  f"number from 2 to {SCALE_MAX_LIMIT}")
+        about = {key: (data.take(key) or "").strip().strip("{}") or None
+                 for key in ("interaction_id", "case_id", "contact_id", "channel")}
+        values: dict[str, Any] = {"kind": kind, "scale_max": scale_max, "sent_at": datetime.now(UTC)}
+        for entity, key, fills in (("interaction", "interaction_id", ("case_id", "contact_id", "channel")),
+                                   ("case", "case_id", ("contact_id",))):
+            if about[key] is None:
+                continue
+            record = await services.get(entity, str(about[key]))
+            if record is None:
+                raise ActionError(f"SendSurvey: {key}={about[key]}: there is no such {entity}")
+            for name in fills:
+                if about[name] is None and record.get(name):
+                    about[name] = str(record[name])
+        if about["interaction_id"] is None and about["case_id"] is None:
+            raise ActionError("SendSurvey needs interaction_id=<interaction> or case_id=<case> "
+                              "(what the customer is asked about)")
+        if about["channel"] is not None and about["channel"] not in CHANNELS:
+            raise ActionError(f"SendSurvey: channel={about['channel']!r}: choose {', '.join(CHANNELS)}")
+        values.update((k, v) for k, v in about.items() if v is not None)
+        meta = services.entities[SURVEY]
+        question = (data.take("question") or "").strip()
+        if question:
+            values["question"] = question[:300]
+        extra = field_values(meta, data)
+        if "score" in extra or "answered_at" in extra:
+            raise ActionError("SendSurvey records a survey sent, not answered: "
+                              "RecordSurveyAnswer records the answer")
+        values.update(extra)
+        return await services.create(SURVEY, values, session=call.session)
+
+    @uii_action("RecordSurveyAnswer")
+    async def record_survey_answer(self, data: ActionData, call: CallContext) -> str:
+        services = self.data_services()
+        survey = _first_keyed(data, "id", "Id", "survey_id").strip("{}")
+        raw = (data.take("score") or "").strip()
+        if not survey or not raw:
+            raise ActionError("RecordSurveyAnswer needs id=<survey> and score=<the customer's answer>")
+        record = await services.get(SURVEY, survey)
+        if record is None:
+            raise ActionError(f"RecordSurveyAnswer: there is no survey {survey!r}")
+        try:
+            score = survey_score(str(record.get("kind") or "scale"), int(record.get("scale_max") or 5), raw)
+        except ValueError as exc:
+            raise ActionError(f"RecordSurveyAnswer {survey}: {exc}") from None
+        values: dict[str, Any] = {"score": score, "answered_at": datetime.now(UTC)}
+        comment = (data.take("comment") or "").strip()
+        if comment:
+            values["comment"] = comment
+        await services.update(SURVEY, survey, values, session=call.session)
+        return survey
 
     # ------------------------------------------------------------------ forms
     def _form_for(self, entity: str, action: str) -> str:
