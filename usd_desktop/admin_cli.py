@@ -177,6 +177,14 @@ from usd_desktop import admin_surveys  # noqa: E402  (the ``surveys`` group regi
 
 admin_surveys.register(app)
 
+from usd_desktop import admin_broadcast  # noqa: E402  (the ``broadcast`` group registers on ``app``)
+
+admin_broadcast.register(app)
+
+from usd_desktop import admin_kpi  # noqa: E402  (the ``kpi`` group registers on ``app``)
+
+admin_kpi.register(app)
+
 
 def main() -> None:
     """Console-script entry point."""

@@ -24,7 +24,8 @@ manager's :attr:`~usd_desktop.cti.manager.CtiManager.problem` and tried once mor
 could not be written waits for the call's next change.
 
 **Crash safety.** Before a change is written it is kept in the local drafts file
-(:attr:`DataServices.drafts`, key ``interaction:<id>``, durable when the call returns); the draft
+(:attr:`DataServices.drafts`, key ``interaction:<id>``, durable when the write returns; written by
+the data services' worker thread, so the disk never stalls the event loop); the draft
 is dropped once the call is gone and everything is written. :meth:`InteractionRecorder.recover`
 writes what a previous run left behind (the desktop died mid-call, or the database was away). A
 call that had not ended then will never be reported as ended (this run does not know it): its row
@@ -71,6 +72,7 @@ class _Record:
     linked: bool = False  # a customer was linked (by the agent or the lookup)
     looked_up: bool = False
     done: bool = False  # the call is gone
+    draft_stale: bool = False  # ``known`` changed since the draft was last kept
     task: asyncio.Task[None] | None = None
 
 
@@ -148,7 +150,7 @@ class InteractionRecorder:
                     await self.services.create(ENTITY, {"id": interaction, **values})
                 elif values:
                     await self.services.update(ENTITY, interaction, values)
-                self.services.drafts.delete(draft.key)
+                await self.services.call(self.services.drafts.delete, draft.key)
                 written += 1
             except Exception as exc:
                 self._problem(f"the interaction record {interaction} left by the last run "
@@ -230,7 +232,7 @@ class InteractionRecorder:
             return
         record.known.update(changes)
         record.dirty.update(changes)
-        self._keep_draft(record)
+        record.draft_stale = True
         if record.task is None:
             try:
                 record.task = asyncio.get_running_loop().create_task(self._work(record))
@@ -239,16 +241,19 @@ class InteractionRecorder:
 
     async def _work(self, record: _Record) -> None:
         try:
-            while record.dirty or not record.created:
+            while record.dirty or not record.created or record.draft_stale:
+                if record.draft_stale:  # kept first: it holds the change while the row is written
+                    record.draft_stale = False
+                    await self._keep_draft(record)
                 values, record.dirty = record.dirty, {}
-                if not await self._write(record, values):
+                if (values or not record.created) and not await self._write(record, values):
                     record.dirty = {**values, **record.dirty}
                     break
                 if not record.looked_up:
                     record.looked_up = True
                     await self._look_up(record)
             if record.done:
-                self._forget(record)
+                await self._forget(record)
         finally:
             record.task = None
 
@@ -263,7 +268,7 @@ class InteractionRecorder:
                     new_id = await self.services.create(ENTITY, {"id": record.id, **record.known})
                     record.created = True
                     if new_id != record.id:  # a repository that makes its own ids
-                        self._renamed(record, new_id)
+                        await self._renamed(record, new_id)
                 elif values:
                     await self.services.update(ENTITY, record.id, values)
                 return True  # the draft (kept by _merge) already holds these values
@@ -300,9 +305,9 @@ class InteractionRecorder:
         changes = {key: match.id}
         record.known.update(changes)
         record.dirty.update(changes)
-        self._keep_draft(record)
+        record.draft_stale = True
 
-    def _renamed(self, record: _Record, new_id: str) -> None:
+    async def _renamed(self, record: _Record, new_id: str) -> None:
         old_key = DRAFT_PREFIX + record.id
         record.id = new_id
         call = self.manager.calls.get(record.call)
@@ -310,16 +315,16 @@ class InteractionRecorder:
             call.interaction_id = new_id
             self.manager.call_changed.emit(call)
         try:
-            self.services.drafts.delete(old_key)
+            await self.services.call(self.services.drafts.delete, old_key)
         except Exception as exc:
             log.warning("drafts: %s", exc)
 
-    def _forget(self, record: _Record) -> None:
+    async def _forget(self, record: _Record) -> None:
         if record.dirty:
             self._records.pop(record.call, None)  # the draft keeps it for recover()
             return
         try:
-            self.services.drafts.delete(DRAFT_PREFIX + record.id)
+            await self.services.call(self.services.drafts.delete, DRAFT_PREFIX + record.id)
         except Exception as exc:
             log.warning("drafts: %s", exc)
         self._records.pop(record.call, None)
@@ -327,7 +332,9 @@ class InteractionRecorder:
         while len(self._finished) > FINISHED_KEPT:
             del self._finished[next(iter(self._finished))]
 
-    def _keep_draft(self, record: _Record) -> None:
+    async def _keep_draft(self, record: _Record) -> None:
+        """The row as it should be, in the drafts file (written by the data services' thread: a
+        durable write never stalls the event loop)."""
         payload = {
             "id": record.id,
             "call": record.call,
@@ -335,7 +342,7 @@ class InteractionRecorder:
             "values": {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in record.known.items()},
         }
         try:
-            self.services.drafts.put(DRAFT_PREFIX + record.id, payload)
+            await self.services.call(self.services.drafts.put, DRAFT_PREFIX + record.id, payload)
         except Exception as exc:
             log.warning("the interaction draft of call %s could not be kept: %s", record.call, exc)
 

@@ -47,6 +47,7 @@ MODELS: dict[str, type[Base]] = {
     "call_list_entry": work.CallListEntry,
     "survey_response": work.SurveyResponse,
     "agent_state_period": work.AgentStatePeriod,
+    "broadcast": work.Broadcast,
 }
 #: Fields computed by the repository, never written by a caller.
 READ_ONLY = {("phone", "e164")}

@@ -17,7 +17,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from usd_desktop.data.models import Base, account_key, contact_key, created, custom_values, info, pk
+from usd_desktop.data.models import Base, account_key, contact_key, created, custom_values, info, pk, utcnow
 
 CASE_STATUSES = ("open", "resolved", "closed", "needs_follow_up")
 CASE_PRIORITIES = ("low", "normal", "high", "urgent")
@@ -225,4 +225,30 @@ class AgentStatePeriod(Base):
     reason: Mapped[str | None] = mapped_column(sa.String(100), info=info("Reason"))
     started_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), index=True, info=info("Started"))
     ended_at: Mapped[datetime | None] = when("Ended")
+    custom: Mapped[dict[str, Any] | None] = custom_values()
+
+
+BROADCAST_SEVERITIES = ("info", "warning", "critical")
+
+
+class Broadcast(Base):
+    """A supervisor's message to every agent (``audience`` ``all``) or to one queue's agents
+    (``queue:<name>``): an outage notice, a help desk's front-end message. Each desktop shows it
+    once, until ``expires_at`` (empty: it never expires); see
+    :mod:`usd_desktop.hosted_controls.broadcasts`."""
+
+    __tablename__ = "broadcasts"
+    __table_args__ = (sa.Index(None, "audience", "sent_at"),)
+    id: Mapped[str] = pk()
+    sender: Mapped[str] = mapped_column(sa.String(100), info=info("Sender"))
+    audience: Mapped[str] = mapped_column(sa.String(110), default="all", info=info("Audience"))
+    severity: Mapped[str] = mapped_column(
+        sa.String(10), default="info", info=info("Severity", options=BROADCAST_SEVERITIES)
+    )
+    title: Mapped[str] = mapped_column(sa.String(200), info=info("Title", primary_name=True))
+    body: Mapped[str | None] = mapped_column(sa.Text, info=info("Body"))
+    sent_at: Mapped[datetime] = mapped_column(
+        sa.DateTime(timezone=True), index=True, default=utcnow, info=info("Sent")
+    )
+    expires_at: Mapped[datetime | None] = when("Expires", index=True)
     custom: Mapped[dict[str, Any] | None] = custom_values()

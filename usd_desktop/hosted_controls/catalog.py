@@ -212,6 +212,17 @@ TEAM_DASHBOARD = ControlType(
     default_panel="BottomPanel",
 )
 
+BROADCASTS = ControlType(
+    name="Broadcasts",
+    factory="usd_desktop.hosted_controls.qt.broadcasts_widget:BroadcastsControl",
+    description="Broadcast messages: a supervisor sends one to all agents or a queue; every desktop it is "
+    "for announces it once (event, [[Broadcasts.title]], a message) and lists it until it expires.",
+    actions=frozenset({"Broadcast", "Dismiss"}),
+    events=frozenset({"BroadcastReceived"}),
+    needs_qt=True,
+    default_panel="StatusPanel",
+)
+
 BUILTIN_TYPES = (
     GLOBAL_MANAGER,
     CONNECTION_MANAGER,
@@ -232,4 +243,5 @@ BUILTIN_TYPES = (
     AGENT_STATE_SELECTOR,
     AGENT_DASHBOARD,
     TEAM_DASHBOARD,
+    BROADCASTS,
 )

@@ -137,6 +137,8 @@ class MainWindow(QMainWindow):
 
     def refresh_titles(self) -> None:
         for control, widget in list(self._widgets.items()):
+            if not shiboken6.isValid(widget):  # deleted while its control closes (the desktop shuts down)
+                continue
             panel = self._placed.get(widget)
             if panel is not None and panel.contains(widget):
                 panel.set_title(widget, self._title(control))

@@ -7,6 +7,6 @@ data may share a database with the configuration store.
 """
 
 #: The newest revision in ``versions/`` (a test checks it against alembic's own head).
-HEAD_REVISION = "0005"
+HEAD_REVISION = "0006"
 #: Alembic's version table for the data (not ``alembic_version``: that is the configuration store's).
 VERSION_TABLE = "data_alembic_version"
