@@ -35,7 +35,8 @@ pytestmark = [
 async def starter(tmp_path: Path) -> AsyncIterator[tuple[Desktop, CtiDesktopManager, Any]]:
     services = make_data_services(f"sqlite:///{tmp_path / 'data.db'}", demo_customers=250)
     config = load_configuration(resources_dir() / "starter")
-    desktop, window, host = await open_shell(config, data=services)
+    desktop, window, host = await open_shell(
+        config, data=services, user={"username": "tracie", "firstname": "Tracie", "fullname": "Tracie Agent"})
     try:
         cti = desktop.instance("CTI")
         assert isinstance(cti, CtiDesktopManager) and cti.manager is not None, getattr(cti, "problem", "")
@@ -144,3 +145,25 @@ async def test_a_listener_url_pops_a_session(qtbot: Any, tmp_path: Path) -> None
         assert isinstance(form, EntityForm)
         await until(lambda: session.store.get("contact", "full_name") == "Francesca Niță", "the customer")
         await until(lambda: "Francesca Niță" in _tab_texts(desktop), "the session tab named after her")
+
+
+async def test_the_dashboards_follow_the_calls(qtbot: Any, tmp_path: Path) -> None:
+    """The starter's My Day and Team dashboards change as a simulated call is answered and wrapped
+    up: its interaction row is written, and the figures refresh without being asked."""
+    from usd_desktop.hosted_controls.qt.dashboards import AgentDashboard, TeamDashboard
+
+    async with starter(tmp_path) as (desktop, cti, _services):
+        glob = desktop.sessions.global_session
+        my_day, team = desktop.resolve("My Day", glob), desktop.resolve("Team", glob)
+        assert isinstance(my_day, AgentDashboard) and isinstance(team, TeamDashboard)
+        await until(lambda: my_day.figures is not None and team.figures is not None, "the first figures")
+        assert my_day.tile_texts()["handled"][0] == "0"
+        before = team.refreshes
+        call, _ = await _pop(desktop, cti, "Simulate a customer's call")
+        run = desktop.dispatcher.run_action
+        assert (await run("CTI", "Answer", "")).outcome is Outcome.RAN
+        assert (await run("CTI", "Hangup", "")).outcome is Outcome.RAN
+        assert (await run("CTI", "CompleteWrapUp", "disposition=Resolved")).outcome is Outcome.RAN
+        await until(lambda: my_day.tile_texts()["handled"][0] == "1", "My Day counting the call", timeout=20)
+        await until(lambda: team.refreshes > before, "the Team view refreshed", timeout=20)
+        assert call in cti._popped

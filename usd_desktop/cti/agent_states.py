@@ -42,6 +42,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from usd_desktop.cti import interactions
 from usd_desktop.cti.agent import AgentStatus
 from usd_desktop.cti.manager import CtiManager
 from usd_desktop.data.services import DataServices
@@ -129,7 +130,7 @@ class AgentStateRecorder:
         written = 0
         for draft in left:
             period = str(draft.payload.get("id") or draft.key[len(DRAFT_PREFIX):])
-            if period in self._mine:
+            if period in self._mine or draft.payload.get("run") == interactions.RUN:  # ours
                 continue
             values = dict(draft.payload.get("values") or {})
             values.pop("id", None)
@@ -272,6 +273,7 @@ class AgentStateRecorder:
     async def _keep_draft(self, period: _Period) -> None:
         payload = {
             "id": period.id,
+            "run": interactions.RUN,
             "created": period.created,
             "seen": (period.seen or period.started).isoformat(),
             "values": {k: v.isoformat() if isinstance(v, datetime) else v for k, v in period.values.items()},

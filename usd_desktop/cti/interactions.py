@@ -58,6 +58,9 @@ DRAFT_PREFIX = "interaction:"
 #: The record's channel for each CTI activity.
 CHANNELS = {"phonecall": "phone", "chat": "chat", "email": "email", "sms": "sms", "web": "web"}
 _NOUNS = {"phonecall": "Call", "chat": "Chat", "email": "E-mail", "sms": "SMS", "web": "Web contact"}
+#: This process: a draft it wrote is never "left by a previous run" (several CTI managers of one
+#: desktop share the drafts file; each recovers only what a process that is gone left).
+RUN = uuid.uuid4().hex
 #: Finished calls remembered for a late :meth:`InteractionRecorder.link`.
 FINISHED_KEPT = 200
 
@@ -140,7 +143,7 @@ class InteractionRecorder:
             return 0
         for draft in drafts:
             interaction = str(draft.payload.get("id") or draft.key[len(DRAFT_PREFIX):])
-            if interaction in mine:
+            if interaction in mine or draft.payload.get("run") == RUN:
                 continue
             values = dict(draft.payload.get("values") or {})
             values.pop("id", None)
@@ -338,6 +341,7 @@ class InteractionRecorder:
         payload = {
             "id": record.id,
             "call": record.call,
+            "run": RUN,
             "created": record.created,
             "values": {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in record.known.items()},
         }

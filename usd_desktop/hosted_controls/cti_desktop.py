@@ -5,7 +5,8 @@ validated by the adapter's model, secrets from the keyring), runs it under a
 :class:`~usd_desktop.cti.manager.CtiManager` (isolated commands, reconnection, call lines, the
 agent state machine with wrap-up) and writes each call's interaction record as it goes
 (:class:`~usd_desktop.cti.interactions.InteractionRecorder`) and the agent's state periods
-(:class:`~usd_desktop.cti.agent_states.AgentStateRecorder`).
+(:class:`~usd_desktop.cti.agent_states.AgentStateRecorder`; ``record_agent_states: false`` for a
+second manager that only pops, such as a listener, so the agent's time is not counted twice).
 
 **Screen pop.** ``settings.pop_on``: ``offer`` (when the call rings, the default), ``answer``, or
 ``manual`` (the ``Pop`` action). A call pops once: its data (``[[cti.ani]]``, ``[[cti.dnis]]``,
@@ -132,8 +133,9 @@ class CtiDesktopManager(HostedControl):
             env.spawn(self.recorder.recover())  # the rows a crashed run left half-written
             from usd_desktop.cti.agent_states import AgentStateRecorder
 
-            self.states = AgentStateRecorder(manager, services, agent=user)
-            env.spawn(self.states.recover())  # the periods a crashed run left open
+            if settings.get("record_agent_states", True):  # off for a pop-only source (a listener)
+                self.states = AgentStateRecorder(manager, services, agent=user)
+                env.spawn(self.states.recover())  # the periods a crashed run left open
         self._first_start = asyncio.Event()  # set once the first connection attempt is over
         if settings.get("auto_start", True):
             env.spawn(self._start(manager))

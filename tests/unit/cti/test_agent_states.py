@@ -206,7 +206,7 @@ async def test_a_database_away_keeps_the_periods_and_writes_them_later(
 
 
 async def test_a_period_left_open_by_a_killed_run_is_closed_at_the_last_moment_known(
-        world: World, tmp_path: Path) -> None:
+        world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # the first run: available at 5, still so when last heard of at 305, then killed (no close)
     await world.manager.set_agent_state("available")
     world.clock.advance(300)
@@ -216,7 +216,8 @@ async def test_a_period_left_open_by_a_killed_run_is_closed_at_the_last_moment_k
     assert await world.periods() == [("offline", None, at(0), at(5)), ("available", None, at(5), None)]
     left = world.services.drafts.pending("agent_state:")
     assert len(left) == 1
-    # the next run: a recorder of its own on the same drafts file and database
+    # the next run (another process, another run id): a recorder on the same drafts and database
+    monkeypatch.setattr("usd_desktop.cti.interactions.RUN", "the next run")
     fake = FakeAdapter(clock=world.clock)
     manager = CtiManager(fake, agent="tracie", clock=world.clock, tick_seconds=0, reconnect_delays=(0.0,))
     again = AgentStateRecorder(manager, world.services, retry_delay=0, heartbeat_seconds=0)
