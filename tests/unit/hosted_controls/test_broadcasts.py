@@ -114,9 +114,11 @@ async def test_one_desktop_sends_and_another_receives_once(
     assert isinstance(host, RecordingHost)
     assert host.of("display_message") == [("The phone lines are down in Leeds.", "Critical: Phones down")]
     assert [m.title for m in control(agent).messages] == ["Phones down"]
+    await until(lambda: received(supervisor), "the sender's own copy")
     # later polls (and a restarted control reading the same settings) announce it no more
     await control(agent).poll()
     await control(agent).poll()
+    await control(supervisor).poll()
     assert len(received(agent)) == 1 and len(received(supervisor)) == 1
     assert control(agent)._remembered("seen") == [id]
 
