@@ -35,7 +35,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -208,9 +208,8 @@ class DashboardControl(QtHostedControl):
             self._timer = None
 
     # ------------------------------------------------------------------ what subclasses give
-    async def compute(self, services: DataServices) -> Any:
-        """The figures (in a worker thread of ``services``)."""
-        raise NotImplementedError
+    #: The figures, computed through ``services`` (its worker threads): each dashboard type has its own.
+    compute: Callable[[DataServices], Awaitable[Any]]
 
     def apply(self, result: Any) -> None:
         """Take in new figures (alerts, published values), before :meth:`show`."""
