@@ -33,13 +33,14 @@ import inspect
 import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from importlib.metadata import EntryPoint, entry_points
+from importlib.metadata import EntryPoint
 from typing import Any
 
 import keyring
 import keyring.errors
 from pydantic import ValidationError
 
+from usd_desktop.core.plugins import load_plugins
 from usd_desktop.cti.contract import (
     OPERATIONS,
     Adapter,
@@ -85,17 +86,11 @@ class AdapterRegistry:
     @classmethod
     def discover(cls, group: str = GROUP) -> AdapterRegistry:
         registry = cls()
-        for ep in sorted(entry_points(group=group), key=lambda e: e.name):
-            registry._load_entry_point(ep)
+        for ep, source, obj in load_plugins(group, registry._problem):
+            registry._take_plugin(ep, source, obj)
         return registry
 
-    def _load_entry_point(self, ep: EntryPoint) -> None:
-        source = f"{ep.name} = {ep.value}"
-        try:
-            obj = ep.load()
-        except Exception as exc:
-            self._problem(source, f"could not be loaded: {type(exc).__name__}: {exc}")
-            return
+    def _take_plugin(self, ep: EntryPoint, source: str, obj: object) -> None:
         if not (isinstance(obj, type) and issubclass(obj, Adapter)):
             self._problem(source, f"is a {type(obj).__name__}, not an Adapter subclass")
             return

@@ -13,8 +13,8 @@ import importlib.util
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from importlib.metadata import EntryPoint, entry_points
 
+from usd_desktop.core.plugins import load_plugins
 from usd_desktop.hosted_controls.base import ControlType, HostedControl
 
 log = logging.getLogger(__name__)
@@ -51,17 +51,11 @@ class Registry:
     @classmethod
     def discover(cls, group: str = GROUP) -> Registry:
         registry = cls()
-        for ep in sorted(entry_points(group=group), key=lambda e: e.name):
-            registry._load_entry_point(ep)
+        for _ep, source, obj in load_plugins(group, registry._problem):
+            registry._take_plugin(source, obj)
         return registry
 
-    def _load_entry_point(self, ep: EntryPoint) -> None:
-        source = f"{ep.name} = {ep.value}"
-        try:
-            obj = ep.load()
-        except Exception as exc:
-            self._problem(source, f"could not be loaded: {type(exc).__name__}: {exc}")
-            return
+    def _take_plugin(self, source: str, obj: object) -> None:
         if not isinstance(obj, ControlType):
             self._problem(source, f"is a {type(obj).__name__}, not a ControlType")
             return

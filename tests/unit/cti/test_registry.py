@@ -8,6 +8,7 @@ from typing import ClassVar
 import keyring
 import pytest
 
+from usd_desktop.core import plugins
 from usd_desktop.cti import registry as registry_module
 from usd_desktop.cti.adapters.http_listener import KEYRING_SERVICE, HttpListenerAdapter
 from usd_desktop.cti.adapters.simulator import SimulatorAdapter
@@ -64,7 +65,7 @@ def test_discovers_the_builtins_through_entry_points():
 
 
 def test_a_broken_plugin_is_reported_and_skipped(monkeypatch: pytest.MonkeyPatch):
-    real = list(registry_module.entry_points(group=GROUP))
+    real = list(plugins.entry_points(group=GROUP))
     fake = [
         *real,
         EntryPoint("broken", "no_such_module_xyz:Thing", GROUP),
@@ -76,7 +77,7 @@ def test_a_broken_plugin_is_reported_and_skipped(monkeypatch: pytest.MonkeyPatch
         assert group == GROUP
         return fake
 
-    monkeypatch.setattr(registry_module, "entry_points", entry_points)
+    monkeypatch.setattr(plugins, "entry_points", entry_points)
     registry = AdapterRegistry.discover()
     messages = [str(p) for p in registry.problems]
     assert any(m.startswith("broken = no_such_module_xyz:Thing: could not be loaded: ModuleNotFoundError")

@@ -6,6 +6,7 @@ from importlib.metadata import EntryPoint
 
 from usd_desktop.config.lint import lint
 from usd_desktop.config.loader import load_configuration
+from usd_desktop.core import plugins
 from usd_desktop.core.paths import resources_dir
 from usd_desktop.hosted_controls.base import ControlType
 from usd_desktop.hosted_controls.catalog import BUILTIN_TYPES, GLOBAL_MANAGER
@@ -28,10 +29,10 @@ def test_qt_free_types_implement_exactly_their_declared_actions():
         }
 
 
-def test_a_broken_plugin_is_reported_and_skipped():
-    registry = Registry()
-    registry._load_entry_point(EntryPoint("Broken", "no_such_module_xyz:THING", "g"))
-    registry._load_entry_point(EntryPoint("Wrong", "usd_desktop.core.paths:APP", "g"))
+def test_a_broken_plugin_is_reported_and_skipped(monkeypatch):
+    found = [EntryPoint("Broken", "no_such_module_xyz:THING", "g"), EntryPoint("Wrong", "usd_desktop.core.paths:APP", "g")]
+    monkeypatch.setattr(plugins, "entry_points", lambda *, group: found if group == "g" else [])
+    registry = Registry.discover("g")
     registry.register(GLOBAL_MANAGER)
     registry.register(GLOBAL_MANAGER)
     messages = [str(p) for p in registry.problems]
